@@ -1,0 +1,1 @@
+"""Socket.IO for Python with first-class framework plugins."""
