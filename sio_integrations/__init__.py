@@ -1,1 +1,35 @@
-"""Socket.IO for Python with first-class framework plugins."""
+"""Socket.IO (protocol v5) for Python, with first-class framework plugins.
+
+A program written for python-socketio 5.x runs after ``import sio_integrations as socketio``.
+Importing this package starts nothing.
+"""
+
+from . import exceptions
+from .errors import ConnectionRefusedError  # noqa: A004
+from .runtime._async.manager import AsyncManager
+from .runtime._async.namespace import AsyncNamespace
+from .runtime._async.server import AsyncServer
+from .runtime._sync.manager import Manager
+from .runtime._sync.namespace import Namespace
+from .runtime._sync.server import Server
+from .runtime.asgi import ASGIApp
+from .runtime.wsgi import WSGIApp
+
+#: python-socketio's alias for WSGIApp
+Middleware = WSGIApp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ASGIApp",
+    "AsyncManager",
+    "AsyncNamespace",
+    "AsyncServer",
+    "ConnectionRefusedError",
+    "Manager",
+    "Middleware",
+    "Namespace",
+    "Server",
+    "WSGIApp",
+    "exceptions",
+]

@@ -51,6 +51,22 @@ RENAMES = {
 }
 
 
+# Phrases in docstrings and comments, so that the generated docs describe the sync world.
+PHRASES = [
+    ("asyncio Socket.IO server (source of the generated synchronous ``Server``)",
+     "synchronous Socket.IO server"),
+    ("for the asyncio server (source of the generated ``Namespace``)",
+     "for the synchronous server"),
+    ("for asyncio hosts (ASGI, aiohttp, Sanic, Tornado)",
+     "for WSGI hosts (threading, eventlet, gevent)"),
+    ("asyncio Engine.IO server (source of the generated synchronous ``Engine``)",
+     "synchronous Engine.IO server"),
+    ("(a task, or a thread in sync modes)", "(a thread or greenlet)"),
+    ("ASGI scope/receive/send, aiohttp request...", "WSGI environ, start_response"),
+    ("an asyncio Task", "a thread"),
+]
+
+
 def convert(source: str, name: str) -> str:
     tokens = tokenize_rt.src_to_tokens(source)
     out: list[tokenize_rt.Token] = []
@@ -65,7 +81,10 @@ def convert(source: str, name: str) -> str:
             continue
         if tok.name == "NAME" and tok.src in RENAMES:
             tok = tok._replace(src=RENAMES[tok.src])
-        elif tok.name == "STRING":
+        elif tok.name in ("STRING", "COMMENT"):
+            for phrase, replacement in PHRASES:
+                if phrase in tok.src:
+                    tok = tok._replace(src=tok.src.replace(phrase, replacement))
             for old, new in RENAMES.items():
                 if old.startswith("Async") and old in tok.src:
                     tok = tok._replace(src=tok.src.replace(old, new))

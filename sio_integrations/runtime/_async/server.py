@@ -1,0 +1,419 @@
+"""The asyncio Socket.IO server (source of the generated synchronous ``Server``)."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ...errors import (
+    AckTimeoutError,
+    ConnectionRefusedError,
+    DisconnectedError,
+    RemoteProtocolError,
+)
+from ...options import ServerOptions
+from ...protocol.connection import ServerConnection
+from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
+from ...protocol.packets import get_serializer
+from ..handlers import HandlerRegistry
+from ..logs import make_logger
+from ..sockets import Client, Socket, ack_args, call_result, emit_args, positional_capacity
+from .engine import AsyncEngine
+from .manager import AsyncManager
+
+
+class AsyncServer:
+    """A Socket.IO server for asyncio hosts (ASGI, aiohttp, Sanic, Tornado).
+
+    Accepts python-socketio 5.x's constructor options; unknown options raise ``TypeError``.
+    Events from one client are handled in the order they arrived; different clients are
+    handled concurrently.
+    """
+
+    class reason:
+        """Disconnect reasons passed to ``disconnect`` handlers."""
+
+        CLIENT_DISCONNECT = "client disconnect"
+        SERVER_DISCONNECT = "server disconnect"
+        PING_TIMEOUT = "ping timeout"
+        TRANSPORT_CLOSE = "transport close"
+        TRANSPORT_ERROR = "transport error"
+
+    def __init__(self, client_manager: AsyncManager | None = None, logger: Any = False,
+                 serializer: Any = "default", json: Any = None, async_handlers: bool = True,
+                 always_connect: bool = False, namespaces: Any = None, **kwargs: Any) -> None:
+        self.options = ServerOptions.from_kwargs(
+            client_manager=client_manager, logger=logger, serializer=serializer, json=json,
+            async_handlers=async_handlers, always_connect=always_connect,
+            namespaces=namespaces, **kwargs)
+        self.logger = make_logger("sio_integrations.server", logger)
+        self.serializer = get_serializer(
+            serializer, json=json, max_attachments=self.options.max_attachments)
+        self._registry = HandlerRegistry(asyncio_based=self.is_asyncio_based())
+        self.handlers = self._registry.handlers
+        self.namespace_handlers = self._registry.namespace_handlers
+        self.namespaces = self.options.namespaces
+        self.always_connect = always_connect
+        self.async_handlers = async_handlers
+        self.manager = client_manager if client_manager is not None else AsyncManager()
+        self.manager.set_server(self)
+        self._manager_ready = False
+        self._clients: dict[str, Client] = {}
+        self._sweeper: Any = None
+        engine_logger = make_logger("sio_integrations.engine", self.options.engineio_logger)
+        self.eio = AsyncEngine(self.options.engine_options(), self,
+                               async_mode=self.options.async_mode, logger=engine_logger)
+        self.async_mode = self.eio.async_mode
+
+    def is_asyncio_based(self) -> bool:
+        """True for the asyncio server, False for the generated synchronous one."""
+        return inspect.iscoroutinefunction(self.handle_request)
+
+    # -- registration ---------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register an event handler (``@sio.on('event', namespace='/chat')``)."""
+        return self._registry.on(event, handler, namespace)
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a handler named after the decorated function (``@sio.event``)."""
+        return self._registry.event(*args, **kwargs)
+
+    def register_namespace(self, namespace_handler: Any) -> None:
+        """Register a class-based namespace."""
+        self._registry.register_namespace(namespace_handler)
+        namespace_handler._set_server(self)
+
+    def attach(self, app: Any, socketio_path: str = "socket.io") -> None:
+        """Attach to an aiohttp (or Sanic) application."""
+        self.eio.attach(app, socketio_path)
+
+    # -- emitting -------------------------------------------------------------------------
+
+    async def emit(self, event: str, data: Any = None, to: Any = None, room: Any = None,
+                   skip_sid: Any = None, namespace: str | None = None,
+                   callback: Callable[..., Any] | None = None, ignore_queue: bool = False,
+                   **kwargs: Any) -> None:
+        """Emit ``event`` to a sid, a room, a list of rooms, or everyone (``to=None``)."""
+        await self._ensure_manager()
+        await self.manager.emit(event, data, namespace or "/", room=to if to is not None
+                                else room, skip_sid=skip_sid, callback=callback,
+                                ignore_queue=ignore_queue, **kwargs)
+
+    async def send(self, data: Any, to: Any = None, room: Any = None, skip_sid: Any = None,
+                   namespace: str | None = None, callback: Callable[..., Any] | None = None,
+                   ignore_queue: bool = False, **kwargs: Any) -> None:
+        """Emit a ``message`` event."""
+        await self.emit("message", data, to=to, room=room, skip_sid=skip_sid,
+                        namespace=namespace, callback=callback, ignore_queue=ignore_queue,
+                        **kwargs)
+
+    async def call(self, event: str, data: Any = None, to: str | None = None,
+                   sid: str | None = None, namespace: str | None = None,
+                   timeout: float = 60, ignore_queue: bool = False, **kwargs: Any) -> Any:
+        """Emit to one client and wait for its acknowledgement.
+
+        Returns the acknowledgement's argument (a tuple when there are several); raises
+        ``TimeoutError`` (``sio_integrations.exceptions.TimeoutError``) after ``timeout``.
+        """
+        target = to or sid
+        if target is None:
+            raise ValueError("call() needs the sid of one client (to=...)")
+        namespace = namespace or "/"
+        socket = self.manager.get_socket(target, namespace)
+        if socket is None or not socket.connected:
+            raise DisconnectedError(f"{target} is not connected to {namespace}")
+        done = self.eio.backend.event()
+        result: list[Any] = []
+
+        def on_ack(*args: Any) -> None:
+            result.extend(args)
+            done.set()
+
+        ack_id = socket.acks.register(on_ack)
+        await self._send_frames(socket.eio_sid, self.serializer.encode_event(
+            namespace, event, emit_args(data), ack_id))
+        if not await self.eio.backend.wait_event(done, timeout):
+            socket.acks.pop(ack_id)
+            raise AckTimeoutError(f"no acknowledgement for {event!r} within {timeout} s")
+        return call_result(result)
+
+    # -- rooms and sessions -----------------------------------------------------------------
+
+    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        """Add a client to a room."""
+        await self.manager.enter_room(sid, namespace or "/", room)
+
+    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        """Remove a client from a room."""
+        await self.manager.leave_room(sid, namespace or "/", room)
+
+    async def close_room(self, room: str, namespace: str | None = None) -> None:
+        """Remove every client from a room."""
+        await self.manager.close_room(room, namespace or "/")
+
+    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
+        """The rooms a client is in (its own sid room included)."""
+        return self.manager.get_rooms(sid, namespace or "/")
+
+    async def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        """The user session dict of a client."""
+        return self._socket(sid, namespace).session
+
+    async def save_session(self, sid: str, session: dict[str, Any],
+                           namespace: str | None = None) -> None:
+        """Replace the user session dict of a client."""
+        self._socket(sid, namespace).session = session
+
+    def session(self, sid: str, namespace: str | None = None) -> _SessionContext:
+        """Context manager giving the session dict and saving it on exit."""
+        return _SessionContext(self, sid, namespace)
+
+    def transport(self, sid: str, namespace: str | None = None) -> str:
+        """``'polling'`` or ``'websocket'``."""
+        return self.eio.transport(self._socket(sid, namespace).eio_sid)
+
+    def get_environ(self, sid: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The WSGI-style environ of the request that opened the connection."""
+        socket = self.manager.get_socket(sid, namespace or "/")
+        return socket.client.environ if socket else None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def disconnect(self, sid: str, namespace: str | None = None,
+                         ignore_queue: bool = False) -> None:
+        """Disconnect a client from a namespace (the client sees 'io server disconnect')."""
+        namespace = namespace or "/"
+        if ignore_queue:
+            await self._disconnect_socket(sid, namespace)
+        else:
+            await self.manager.disconnect(sid, namespace)
+
+    async def shutdown(self) -> None:
+        """Disconnect every client and stop background tasks."""
+        if self._sweeper is not None:
+            self._sweeper = None
+        await self.eio.shutdown()
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        """Entry point for the host's requests (ASGI scope/receive/send, aiohttp request...)."""
+        return await self.eio.handle_request(*args, **kwargs)
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
+        """Run ``target`` in the background (a task, or a thread in sync modes)."""
+        return self.eio.start_background_task(target, *args, **kwargs)
+
+    async def sleep(self, seconds: float = 0) -> None:
+        """Sleep without blocking other clients."""
+        await self.eio.sleep(seconds)
+
+    # -- engine callbacks (the AsyncEngineHandler protocol) ---------------------------------
+
+    async def engine_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        await self._ensure_manager()
+        conn = ServerConnection(self.serializer)
+        self._clients[eio_sid] = Client(eio_sid, conn, environ, time.monotonic())
+        if self._sweeper is None:
+            self._sweeper = self.start_background_task(self._sweep)
+
+    async def engine_message(self, eio_sid: str, data: str | bytes) -> None:
+        client = self._clients.get(eio_sid)
+        if client is None:
+            return
+        try:
+            event = client.conn.receive_data(data, time.monotonic())
+        except RemoteProtocolError as exc:
+            await self._bad_input(client, exc)
+            return
+        kind = type(event)
+        if kind is Event:
+            await self._on_event(client, event)  # type: ignore[arg-type]
+        elif kind is Ack:
+            socket = client.sockets.get(event.namespace)  # type: ignore[union-attr]
+            if socket is not None:
+                await self.manager.trigger_callback(socket, event.ack_id,  # type: ignore
+                                                    list(event.args))  # type: ignore
+        elif kind is Connect:
+            await self._on_connect(client, event)  # type: ignore[arg-type]
+        elif kind is Disconnect:
+            socket = client.sockets.get(event.namespace)  # type: ignore[union-attr]
+            if socket is not None:
+                await self._close_socket(socket, self.reason.CLIENT_DISCONNECT)
+
+    async def engine_disconnect(self, eio_sid: str, reason: str) -> None:
+        client = self._clients.pop(eio_sid, None)
+        if client is None:
+            return
+        client.conn.close()
+        for socket in list(client.sockets.values()):
+            await self._close_socket(socket, reason, notify_client=False)
+
+    # -- internals ------------------------------------------------------------------------
+
+    async def _ensure_manager(self) -> None:
+        if not self._manager_ready:
+            self._manager_ready = True
+            await self.manager.initialize()
+
+    def _socket(self, sid: str, namespace: str | None) -> Socket:
+        socket = self.manager.get_socket(sid, namespace or "/")
+        if socket is None:
+            raise KeyError(f"session {sid} not found in namespace {namespace or '/'}")
+        return socket
+
+    async def _send_frames(self, eio_sid: str, frames: list[str | bytes]) -> None:
+        if len(frames) == 1:
+            await self.eio.send(eio_sid, frames[0])
+        else:
+            await self.eio.send_many(eio_sid, frames)
+
+    async def _bad_input(self, client: Client, exc: RemoteProtocolError) -> None:
+        client.bad_packets += 1
+        if client.bad_packets == 1 or exc.fatal:
+            self.logger.warning("client %s sent bad input: %s%s", client.eio_sid, exc.reason,
+                                " (closing)" if exc.fatal else "")
+        if exc.fatal:
+            await self.eio.close(client.eio_sid, "parse error")
+
+    async def _on_connect(self, client: Client, event: Connect) -> None:
+        namespace = event.namespace
+        if not self._registry.known_namespace(namespace, self.namespaces):
+            await self._reply(client, ConnectError(
+                namespace=namespace, data={"message": "Invalid namespace"}))
+            return
+        socket = self.manager.register(client, namespace)
+        if self.always_connect:
+            await self._accept(socket)
+        refusal: dict[str, Any] = {"message": "Connection rejected by server"}
+        try:
+            accepted = await self._run_connect_handler(socket, event.data)
+        except ConnectionRefusedError as exc:
+            accepted, refusal = False, exc.error_args
+        except Exception:
+            self.logger.exception("connect handler failed for %s", socket.sid)
+            accepted = False
+        if accepted is False:
+            if socket.connected:
+                self.manager.forget(socket)
+                await self._reply(client, Disconnect(namespace=namespace))
+            else:
+                self.manager.forget(socket)
+                await self._reply(client, ConnectError(namespace=namespace, data=refusal))
+        elif not socket.connected:
+            await self._accept(socket)
+
+    async def _accept(self, socket: Socket) -> None:
+        await self._reply(socket.client, Connect(namespace=socket.namespace,
+                                                 data={"sid": socket.sid}))
+        self.manager.connect(socket)
+
+    async def _reply(self, client: Client, event: Any) -> None:
+        await self._send_frames(client.eio_sid, client.conn.send(event))
+
+    async def _run_connect_handler(self, socket: Socket, auth: Any) -> Any:
+        environ = socket.client.environ
+        handler, args = self._registry.find("connect", socket.namespace,
+                                            (socket.sid, environ, auth))
+        if handler is not None:
+            extra = len(args) - 3
+            if positional_capacity(handler) < len(args):
+                args = args[: 2 + extra]  # legacy connect(sid, environ)
+            return await self._invoke(handler, args)
+        ns_handler, ns_args = self._registry.find_namespace(socket.namespace, ())
+        if ns_handler is not None:
+            return await ns_handler.trigger_event("connect", *ns_args, socket.sid, environ,
+                                                  auth)
+        return None
+
+    async def _on_event(self, client: Client, event: Event) -> None:
+        namespace = event.namespace
+        socket = client.sockets.get(namespace)
+        if socket is None or not socket.connected:
+            return
+        try:
+            result = await self._dispatch(event.name, namespace, (socket.sid, *event.args))
+        except Exception:
+            self.logger.exception("handler for %r failed (sid %s)", event.name, socket.sid)
+            return
+        if event.ack_id is not None and socket.connected:
+            await self._send_frames(client.eio_sid, self.serializer.encode_ack(
+                namespace, event.ack_id, ack_args(result)))
+
+    async def _dispatch(self, event: str, namespace: str, args: tuple[Any, ...]) -> Any:
+        handler, call_args = self._registry.find(event, namespace, args)
+        if handler is not None:
+            return await self._invoke(handler, call_args)
+        ns_handler, ns_args = self._registry.find_namespace(namespace, args)
+        if ns_handler is not None:
+            return await ns_handler.trigger_event(event, *ns_args)
+        return None
+
+    async def _invoke(self, handler: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        result = handler(*args)
+        if hasattr(result, "__await__"):
+            result = await result
+        return result
+
+    async def _disconnect_socket(self, sid: str, namespace: str) -> None:
+        socket = self.manager.get_socket(sid, namespace)
+        if socket is not None and socket.connected:
+            await self._close_socket(socket, self.reason.SERVER_DISCONNECT, notify_client=True)
+
+    async def _close_socket(self, socket: Socket, reason: str,
+                            notify_client: bool = False) -> None:
+        was_connected = socket.connected
+        if notify_client and was_connected:
+            await self._reply(socket.client, Disconnect(namespace=socket.namespace))
+        self.manager.forget(socket)
+        if not was_connected:
+            return
+        handler, args = self._registry.find("disconnect", socket.namespace, (socket.sid, reason))
+        try:
+            if handler is not None:
+                if positional_capacity(handler) < len(args):
+                    args = args[:-1]  # legacy disconnect(sid)
+                await self._invoke(handler, args)
+            else:
+                ns_handler, ns_args = self._registry.find_namespace(socket.namespace, ())
+                if ns_handler is not None:
+                    await ns_handler.trigger_event("disconnect", *ns_args, socket.sid, reason)
+        except Exception:
+            self.logger.exception("disconnect handler failed for %s", socket.sid)
+
+    async def _sweep(self) -> None:
+        """Close sessions that never joined a namespace, and stalled binary packets."""
+        options = self.options
+        period = max(0.05, min(options.connect_timeout, options.binary_timeout) / 4)
+        while self._sweeper is not None:
+            await self.eio.sleep(period)
+            now = time.monotonic()
+            for client in list(self._clients.values()):
+                pending = client.conn.pending_since
+                if pending is not None and now - pending > options.binary_timeout:
+                    await self._bad_input(client, RemoteProtocolError(
+                        "binary attachments not received in time"))
+                elif not client.sockets and now - client.opened_at > options.connect_timeout:
+                    self.logger.warning("client %s joined no namespace in %s s, closing",
+                                        client.eio_sid, options.connect_timeout)
+                    client.opened_at = now
+                    await self.eio.close(client.eio_sid, "server disconnect")
+
+
+class _SessionContext:
+    def __init__(self, server: AsyncServer, sid: str, namespace: str | None) -> None:
+        self.server = server
+        self.sid = sid
+        self.namespace = namespace
+        self.session: dict[str, Any] = {}
+
+    async def __aenter__(self) -> dict[str, Any]:
+        self.session = await self.server.get_session(self.sid, self.namespace)
+        return self.session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.server.save_session(self.sid, self.session, self.namespace)
+

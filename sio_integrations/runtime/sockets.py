@@ -1,0 +1,108 @@
+"""Per-connection records shared by the sync and async servers (plain data, no I/O)."""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from ..protocol.acks import PendingAcks
+from ..protocol.connection import ServerConnection
+
+
+def new_sid() -> str:
+    """A fresh Socket.IO session id (20 URL-safe characters, like the JS server's)."""
+    return secrets.token_urlsafe(15)
+
+
+class Client:
+    """One Engine.IO session: its protocol state and the namespaces it joined."""
+
+    __slots__ = ("eio_sid", "conn", "environ", "sockets", "opened_at", "bad_packets")
+
+    def __init__(self, eio_sid: str, conn: ServerConnection, environ: dict[str, Any],
+                 opened_at: float) -> None:
+        self.eio_sid = eio_sid
+        self.conn = conn
+        self.environ = environ
+        #: namespace -> Socket, for the namespaces this client joined (or is joining)
+        self.sockets: dict[str, Socket] = {}
+        self.opened_at = opened_at
+        self.bad_packets = 0
+
+
+class Socket:
+    """One client's membership of one namespace (what handlers know as ``sid``)."""
+
+    __slots__ = ("sid", "namespace", "client", "session", "acks", "connected")
+
+    def __init__(self, sid: str, namespace: str, client: Client) -> None:
+        self.sid = sid
+        self.namespace = namespace
+        self.client = client
+        self.session: dict[str, Any] = {}
+        self.acks: PendingAcks[Callable[..., Any]] = PendingAcks()
+        self.connected = False
+
+    @property
+    def eio_sid(self) -> str:
+        return self.client.eio_sid
+
+
+def emit_args(data: Any) -> list[Any]:
+    """python-socketio's convention: a tuple is several arguments, None is none."""
+    if data is None:
+        return []
+    if isinstance(data, tuple):
+        return list(data)
+    return [data]
+
+
+def ack_args(value: Any) -> list[Any]:
+    """A handler's return value as acknowledgement arguments."""
+    if value is None:
+        return []
+    if isinstance(value, tuple):
+        return list(value)
+    return [value]
+
+
+def call_result(args: list[Any] | tuple[Any, ...]) -> Any:
+    """What ``call()`` returns for the acknowledgement arguments it received."""
+    if not args:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return tuple(args)
+
+
+_ARITY_CACHE: dict[Any, int] = {}
+
+
+def positional_capacity(func: Callable[..., Any]) -> int:
+    """How many positional arguments ``func`` accepts (a large number for ``*args``).
+
+    Used to pick between python-socketio's alternative handler signatures
+    (``connect(sid, environ[, auth])``, ``disconnect(sid[, reason])``) without calling
+    the handler twice on ``TypeError``.
+    """
+    key = getattr(func, "__func__", func)
+    bound = hasattr(func, "__self__")
+    cached = _ARITY_CACHE.get((key, bound))
+    if cached is not None:
+        return cached
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        count = 1_000
+    else:
+        count = 0
+        for p in params:
+            if p.kind is p.VAR_POSITIONAL:
+                count = 1_000
+                break
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                count += 1
+    _ARITY_CACHE[(key, bound)] = count
+    return count
