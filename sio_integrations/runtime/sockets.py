@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import secrets
+import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +21,8 @@ def new_sid() -> str:
 class Client:
     """One Engine.IO session: its protocol state and the namespaces it joined."""
 
-    __slots__ = ("eio_sid", "conn", "environ", "sockets", "opened_at", "bad_packets")
+    __slots__ = ("eio_sid", "conn", "environ", "sockets", "opened_at", "bad_packets",
+                 "inbox", "draining", "lock")
 
     def __init__(self, eio_sid: str, conn: ServerConnection, environ: dict[str, Any],
                  opened_at: float) -> None:
@@ -30,6 +33,12 @@ class Client:
         self.sockets: dict[str, Socket] = {}
         self.opened_at = opened_at
         self.bad_packets = 0
+        #: events waiting to be handled, in arrival order
+        self.inbox: deque[Any] = deque()
+        self.draining = False
+        # guards inbox/draining between the transport reader and the drain worker (threads
+        # in the sync server); never held across an await
+        self.lock = threading.Lock()
 
 
 class Socket:

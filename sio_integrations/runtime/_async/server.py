@@ -229,20 +229,42 @@ class AsyncServer:
         except RemoteProtocolError as exc:
             await self._bad_input(client, exc)
             return
-        kind = type(event)
-        if kind is Event:
-            await self._on_event(client, event)  # type: ignore[arg-type]
-        elif kind is Ack:
-            socket = client.sockets.get(event.namespace)  # type: ignore[union-attr]
+        if event is None:
+            return
+        if type(event) is Ack:
+            # acknowledgements skip the queue: a handler may be waiting for one (call())
+            socket = client.sockets.get(event.namespace)
             if socket is not None:
-                await self.manager.trigger_callback(socket, event.ack_id,  # type: ignore
-                                                    list(event.args))  # type: ignore
-        elif kind is Connect:
-            await self._on_connect(client, event)  # type: ignore[arg-type]
-        elif kind is Disconnect:
-            socket = client.sockets.get(event.namespace)  # type: ignore[union-attr]
-            if socket is not None:
-                await self._close_socket(socket, self.reason.CLIENT_DISCONNECT)
+                await self.manager.trigger_callback(socket, event.ack_id, list(event.args))
+            return
+        # one client's events are handled one at a time, in arrival order, by a drain
+        # task that exists only while the client has work queued
+        with client.lock:
+            client.inbox.append(event)
+            if client.draining:
+                return
+            client.draining = True
+        self.eio.backend.run_soon(self._drain, client)
+
+    async def _drain(self, client: Client) -> None:
+        while True:
+            with client.lock:
+                if not client.inbox:
+                    client.draining = False
+                    return
+                event = client.inbox.popleft()
+            try:
+                kind = type(event)
+                if kind is Event:
+                    await self._on_event(client, event)
+                elif kind is Connect:
+                    await self._on_connect(client, event)
+                elif kind is Disconnect:
+                    socket = client.sockets.get(event.namespace)
+                    if socket is not None:
+                        await self._close_socket(socket, self.reason.CLIENT_DISCONNECT)
+            except Exception:  # never let one bad handler stall this client's queue
+                self.logger.exception("error while handling %r", event)
 
     async def engine_disconnect(self, eio_sid: str, reason: str) -> None:
         client = self._clients.pop(eio_sid, None)
