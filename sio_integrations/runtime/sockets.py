@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import secrets
-import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +24,7 @@ class Client:
                  "inbox", "draining", "lock")
 
     def __init__(self, eio_sid: str, conn: ServerConnection, environ: dict[str, Any],
-                 opened_at: float) -> None:
+                 opened_at: float, lock: Any) -> None:
         self.eio_sid = eio_sid
         self.conn = conn
         self.environ = environ
@@ -38,7 +37,7 @@ class Client:
         self.draining = False
         # guards inbox/draining between the transport reader and the drain worker (threads
         # in the sync server); never held across an await
-        self.lock = threading.Lock()
+        self.lock = lock
 
 
 class Socket:

@@ -218,7 +218,8 @@ class Server:
     def engine_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
         self._ensure_manager()
         conn = ServerConnection(self.serializer)
-        self._clients[eio_sid] = Client(eio_sid, conn, environ, time.monotonic())
+        self._clients[eio_sid] = Client(eio_sid, conn, environ, time.monotonic(),
+                                       self.eio.backend.mutex())
         if self._sweeper is None:
             self._sweeper = self.start_background_task(self._sweep)
 
@@ -246,7 +247,7 @@ class Server:
             if client.draining:
                 return
             client.draining = True
-        self.eio.backend.run_soon(self._drain, client)
+        self.eio.backend.spawn(self._drain, client)
 
     def _drain(self, client: Client) -> None:
         while True:
