@@ -41,6 +41,7 @@ RENAMES = {
     "AsyncManager": "Manager",
     "AsyncBackend": "SyncBackend",
     "AsyncDriver": "SyncDriver",
+    "AsyncWebSocket": "SyncWebSocket",
     "AsyncEngineHandler": "EngineHandler",
     "AsyncClient": "Client",
     "AsyncSimpleClient": "SimpleClient",

@@ -1,0 +1,104 @@
+"""Engine.IO v4 packet and payload codec (sans-IO).
+
+A *frame* is one encoded packet as it travels on a websocket: text packets are ``str``
+(type digit + data), binary message packets are raw ``bytes``. A *payload* is the body of a
+long-polling request or response: frames joined by ``\\x1e``, binary frames as ``b`` +
+base64.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import enum
+from collections.abc import Iterable
+
+from ...errors import RemoteProtocolError
+
+#: record separator between the packets of a long-polling payload
+SEPARATOR = "\x1e"
+
+
+class PacketType(enum.IntEnum):
+    OPEN = 0
+    CLOSE = 1
+    PING = 2
+    PONG = 3
+    MESSAGE = 4
+    UPGRADE = 5
+    NOOP = 6
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Packet:
+    """One decoded Engine.IO packet; ``data`` is ``bytes`` only for binary messages."""
+
+    type: PacketType
+    data: str | bytes = ""
+
+
+# Frames the server sends often, built once.
+PING_FRAME = "2"
+PONG_PROBE_FRAME = "3probe"
+NOOP_FRAME = "6"
+CLOSE_FRAME = "1"
+
+_TYPES = {str(int(t)): t for t in PacketType}
+
+
+def encode_frame(packet: Packet) -> str | bytes:
+    """Encode one packet as a websocket frame."""
+    if isinstance(packet.data, bytes):
+        if packet.type != PacketType.MESSAGE:
+            raise ValueError("only message packets carry binary data")
+        return packet.data
+    return f"{int(packet.type)}{packet.data}"
+
+
+def message_frame(data: str | bytes) -> str | bytes:
+    """The websocket frame of a message packet (the hot path: no Packet object)."""
+    if isinstance(data, str):
+        return "4" + data
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    raise TypeError(f"message data must be str or bytes, not {type(data).__name__}")
+
+
+def decode_frame(frame: str | bytes) -> Packet:
+    """Decode one websocket frame; raises :class:`RemoteProtocolError` when malformed."""
+    if isinstance(frame, (bytes, bytearray)):
+        return Packet(type=PacketType.MESSAGE, data=bytes(frame))
+    if not frame:
+        raise RemoteProtocolError("empty packet")
+    ptype = _TYPES.get(frame[0])
+    if ptype is None:
+        raise RemoteProtocolError(f"unknown packet type {frame[0]!r}")
+    return Packet(type=ptype, data=frame[1:])
+
+
+def encode_payload(frames: Iterable[str | bytes]) -> str:
+    """Join frames into a long-polling payload (binary frames become ``b`` + base64)."""
+    return SEPARATOR.join(
+        "b" + base64.b64encode(f).decode("ascii") if isinstance(f, bytes) else f for f in frames
+    )
+
+
+def decode_payload(body: str, *, max_packets: int = 1000) -> list[Packet]:
+    """Split a long-polling payload into packets; raises :class:`RemoteProtocolError`."""
+    if not body:
+        raise RemoteProtocolError("empty payload")
+    records = body.split(SEPARATOR, max_packets)
+    if len(records) > max_packets:
+        raise RemoteProtocolError(f"more than {max_packets} packets in one payload")
+    packets = []
+    for record in records:
+        if record[:1] == "b":
+            try:
+                data = base64.b64decode(record[1:], validate=True)
+            except (binascii.Error, ValueError):
+                raise RemoteProtocolError("invalid base64 binary packet") from None
+            packets.append(Packet(type=PacketType.MESSAGE, data=data))
+        else:
+            packets.append(decode_frame(record))
+    return packets

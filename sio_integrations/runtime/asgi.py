@@ -1,0 +1,281 @@
+"""ASGI: our driver (scope -> environ, a thin websocket) and the ``ASGIApp`` router.
+
+We do not use engineio's ASGI driver: it reports every client as ``127.0.0.1`` and wraps
+each websocket frame in extra layers. Ours reads ``scope["client"]`` and hands frames
+straight between the ASGI server and the engine.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from .drivers import AsyncDriver, AsyncWebSocket, Environ, Headers, _ServerAdapter
+from .static import resolve_static
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ASGIWebSocket:
+    """A websocket on an ASGI connection (already accepted)."""
+
+    __slots__ = ("_receive", "_send", "closed")
+
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
+        self.closed = False
+
+    async def send(self, data: str | bytes) -> None:
+        if data.__class__ is str:
+            await self._send({"type": "websocket.send", "text": data})
+        else:
+            await self._send({"type": "websocket.send", "bytes": data})
+
+    async def receive(self) -> str | bytes | None:
+        if self.closed:
+            return None
+        message = await self._receive()
+        if message["type"] == "websocket.receive":
+            text = message.get("text")
+            data: str | bytes | None = text if text is not None else message.get("bytes")
+            return data
+        self.closed = True  # websocket.disconnect
+        return None
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self._send({"type": "websocket.close", "code": 1000})
+        except Exception:  # the peer may be gone already
+            pass
+
+
+def scope_to_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
+    """A WSGI-style environ for an ASGI http or websocket scope (nothing is received)."""
+    query = scope.get("query_string") or b""
+    query_string = query.decode("latin-1") if isinstance(query, bytes) else str(query)
+    client = scope.get("client") or ("", 0)
+    server = scope.get("server") or ("", 0)
+    scheme = scope.get("scheme") or "http"
+    path = scope.get("path", "/")
+    environ: Environ = {
+        "wsgi.input": None,
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.async": True,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.url_scheme": {"ws": "http", "wss": "https"}.get(scheme, scheme),
+        "SERVER_SOFTWARE": "asgi",
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "SCRIPT_NAME": scope.get("root_path", ""),
+        "PATH_INFO": path,
+        "QUERY_STRING": query_string,
+        "RAW_URI": path + ("?" + query_string if query_string else ""),
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "REMOTE_ADDR": str(client[0]) if client[0] is not None else "",
+        "REMOTE_PORT": str(client[1]) if len(client) > 1 else "0",
+        "SERVER_NAME": str(server[0]) if server and server[0] is not None else "",
+        "SERVER_PORT": str(server[1]) if server and len(server) > 1 and server[1] else "0",
+        "asgi.scope": scope,
+        "asgi.receive": receive,
+        "asgi.send": send,
+    }
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
+            environ[name] = value
+            continue
+        key = "HTTP_" + name
+        environ[key] = environ[key] + "," + value if key in environ else value
+    return environ
+
+
+class ASGIDriver(AsyncDriver):
+    """The engine's ASGI host driver."""
+
+    def __init__(self, max_http_buffer_size: int = 1_000_000) -> None:  # noqa: D107
+        from .backends import AsyncBackend
+
+        self.mode = "asgi"
+        self.backend = AsyncBackend()
+        self._async = {}
+        self._adapter = _ServerAdapter(max_http_buffer_size)
+        self.supports_websocket = True
+
+    async def translate(self, *args: Any, **kwargs: Any) -> Environ:
+        scope, receive, send = args
+        return scope_to_environ(scope, receive, send)
+
+    def is_websocket(self, environ: Environ) -> bool:
+        return bool(environ["asgi.scope"]["type"] == "websocket")
+
+    async def respond(self, environ: Environ, status: int, headers: Headers, body: bytes) -> Any:
+        send: Send = environ["asgi.send"]
+        if environ["asgi.scope"]["type"] == "websocket":
+            # refusing a websocket: close before accepting (the server answers HTTP 403)
+            await environ["asgi.receive"]()
+            await send({"type": "websocket.close", "code": 1008})
+            return None
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return None
+
+    async def read_body(self, environ: Environ, limit: int) -> bytes | None:
+        receive: Receive = environ["asgi.receive"]
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None  # http.disconnect: nothing to answer
+            chunk = message.get("body") or b""
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
+
+    async def websocket(
+        self, environ: Environ, handler: Callable[[AsyncWebSocket], Awaitable[None]]
+    ) -> Any:
+        receive: Receive = environ["asgi.receive"]
+        send: Send = environ["asgi.send"]
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return None
+        await send({"type": "websocket.accept"})
+        ws = ASGIWebSocket(receive, send)
+        try:
+            await handler(ws)
+        finally:
+            await ws.close()
+        return None
+
+    def create_route(self, app: Any, engine: Any, path: str) -> None:
+        from ..errors import ConfigurationError
+
+        raise ConfigurationError("async_mode 'asgi': wrap the server with ASGIApp instead")
+
+
+class ASGIServer(Protocol):
+    async def handle_request(self, scope: Scope, receive: Receive, send: Send) -> Any: ...
+
+
+class ASGIApp:
+    """ASGI application: Socket.IO at ``socketio_path``, static files, then ``other_asgi_app``.
+
+    With ``socketio_path=None`` every http/websocket request goes to the server.
+    Lifespan events go to ``other_asgi_app`` unless ``on_startup``/``on_shutdown`` are
+    given (they may be coroutine functions).
+    """
+
+    def __init__(
+        self,
+        socketio_server: Any,
+        other_asgi_app: Any = None,
+        static_files: Mapping[str, Any] | None = None,
+        socketio_path: str | None = "socket.io",
+        on_startup: Callable[[], Any] | None = None,
+        on_shutdown: Callable[[], Any] | None = None,
+    ) -> None:
+        self.engineio_server = socketio_server
+        self.socketio_server = socketio_server
+        self.other_asgi_app = other_asgi_app
+        self.static_files = dict(static_files or {})
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+        self.socketio_path: str | None = None
+        if socketio_path is not None:
+            self.socketio_path = "/" + socketio_path.strip("/") + "/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if kind in ("http", "websocket") and (
+            self.socketio_path is None or (scope["path"] + "/").startswith(self.socketio_path)
+        ):
+            await self.socketio_server.handle_request(scope, receive, send)
+            return
+        if kind == "http" and self.static_files:
+            found = resolve_static(scope["path"], self.static_files)
+            if found is not None and await self._serve_file(found.filename, found.content_type,
+                                                            send):
+                return
+        if self.other_asgi_app is not None:
+            await self.other_asgi_app(scope, receive, send)
+        elif kind == "http":
+            await _plain(send, 404, b"Not Found")
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _serve_file(self, filename: str, content_type: str, send: Send) -> bool:
+        try:
+            with open(filename, "rb") as f:
+                body = f.read()
+        except OSError:
+            return False
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type.encode("latin-1"))],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.other_asgi_app is not None and self.on_startup is None and (
+            self.on_shutdown is None
+        ):
+            await self.other_asgi_app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                hook, done = self.on_startup, "lifespan.startup"
+            elif message["type"] == "lifespan.shutdown":
+                hook, done = self.on_shutdown, "lifespan.shutdown"
+            else:
+                continue
+            try:
+                if hook is not None:
+                    result = hook()
+                    if inspect.isawaitable(result):
+                        await result
+            except Exception as exc:
+                await send({"type": done + ".failed", "message": str(exc)})
+                return
+            await send({"type": done + ".complete"})
+            if done == "lifespan.shutdown":
+                return
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

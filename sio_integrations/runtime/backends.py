@@ -1,0 +1,141 @@
+"""Concurrency primitives the engine shell needs, one backend per world.
+
+The shell is written once for asyncio; its synchronous twin is generated. Whatever
+differs between the worlds (spawning, sleeping, events, mutual exclusion) goes through a
+backend so the two shells stay token-for-token the same: ``await self.backend.sleep(1)``
+becomes ``self.backend.sleep(1)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+
+class Mutex(Protocol):
+    """A context manager guarding a few lines of bookkeeping (never held across I/O)."""
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any, /) -> Any: ...
+
+
+class _NoMutex:
+    """Nothing to exclude: asyncio (and cooperative green threads) never switch inside it."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any, /) -> None:
+        return None
+
+
+_NO_MUTEX = _NoMutex()
+
+
+class AsyncBackend:
+    """asyncio: tasks, ``asyncio.sleep`` and ``asyncio.Event``."""
+
+    name = "asyncio"
+
+    def __init__(self) -> None:
+        # strong references: the event loop only keeps weak ones to running tasks
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(
+        self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any
+    ) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(fn(*args, **kwargs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def event(self) -> asyncio.Event:
+        return asyncio.Event()
+
+    async def wait_event(self, event: asyncio.Event, timeout: float) -> bool:
+        """Wait until ``event`` is set or ``timeout`` passes; True when it was set."""
+        if event.is_set():
+            return True
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def join(self, task: Any) -> None:
+        with contextlib.suppress(BaseException):
+            await task
+
+    def mutex(self) -> Mutex:
+        return _NO_MUTEX
+
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
+
+
+class SyncBackend:
+    """Threads or green threads, from the classes an engineio sync driver provides."""
+
+    def __init__(
+        self,
+        name: str = "threading",
+        *,
+        thread_class: Callable[..., Any] | None = None,
+        event_class: Callable[[], Any] | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        cooperative: bool = False,
+    ) -> None:
+        self.name = name
+        self._thread_class = thread_class or _daemon_thread
+        self._event_class = event_class or threading.Event
+        self._sleep = sleep or time.sleep
+        # green threads only switch on I/O, so a bookkeeping section needs no lock
+        self._cooperative = cooperative
+
+    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        thread = self._thread_class(target=fn, args=args, kwargs=kwargs)
+        thread.start()
+        return thread
+
+    def sleep(self, seconds: float) -> None:
+        self._sleep(seconds)
+
+    def event(self) -> Any:
+        return self._event_class()
+
+    def wait_event(self, event: Any, timeout: float) -> bool:
+        if event.is_set():
+            return True
+        return bool(event.wait(timeout))
+
+    def join(self, task: Any) -> None:
+        if task is not None and task is not threading.current_thread():
+            with contextlib.suppress(Exception):
+                task.join()
+
+    def mutex(self) -> Mutex:
+        if self._cooperative:
+            return _NO_MUTEX
+        lock: Mutex = threading.Lock()
+        return lock
+
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
+
+
+def _daemon_thread(
+    target: Callable[..., Any], args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+) -> threading.Thread:
+    return threading.Thread(target=target, args=args, kwargs=kwargs or {}, daemon=True)

@@ -1,0 +1,272 @@
+"""The one seam over ``engineio.async_drivers``: each host's request, response and websocket.
+
+python-engineio knows how to talk to every host (ASGI, aiohttp, Sanic, Tornado, WSGI with
+threads, eventlet or gevent). We keep that knowledge and nothing above it: a driver turns
+the host's request into a WSGI-style ``environ``, writes a response, reads a bounded body
+and runs a websocket through a small connection object with ``send``/``receive``/``close``
+(``receive`` returns ``None`` once the peer is gone). ASGI uses our own driver
+(:mod:`sio_integrations.runtime.asgi`): engineio's hard-codes ``REMOTE_ADDR`` and is slow.
+
+The async mode is always explicit: "asgi" for :class:`AsyncDriver`, "threading" for
+:class:`SyncDriver` unless told otherwise. We never auto-detect (engineio picks aiohttp
+whenever it is installed).
+"""
+
+from __future__ import annotations
+
+import http
+import importlib
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+from ..errors import ConfigurationError
+from ..options import ASYNC_MODES_ASYNC, ASYNC_MODES_SYNC
+from .backends import AsyncBackend, SyncBackend
+
+Environ = dict[str, Any]
+Headers = list[tuple[str, str]]
+
+DEFAULT_ASYNC_MODE = "asgi"
+DEFAULT_SYNC_MODE = "threading"
+#: environ key under which a sync driver keeps the WSGI ``start_response``
+START_RESPONSE = "sio_integrations.start_response"
+
+
+class AsyncWebSocket(Protocol):
+    async def send(self, data: str | bytes) -> None: ...
+
+    async def receive(self) -> str | bytes | None: ...
+
+    async def close(self) -> None: ...
+
+
+class SyncWebSocket(Protocol):
+    def send(self, data: str | bytes) -> None: ...
+
+    def receive(self) -> str | bytes | None: ...
+
+    def close(self) -> None: ...
+
+
+class _ServerAdapter:
+    """What engineio's websocket wrappers read from the "server" they are given."""
+
+    def __init__(self, max_http_buffer_size: int) -> None:
+        self.max_http_buffer_size = max_http_buffer_size
+
+    def _ok(self) -> None:  # the sanic wrapper returns this as the response
+        return None
+
+
+def _load_engineio_driver(mode: str) -> dict[str, Any]:
+    try:
+        module = importlib.import_module(f"engineio.async_drivers.{mode}")
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"async_mode {mode!r} needs a package that is not installed ({exc})"
+        ) from exc
+    driver: dict[str, Any] = module._async
+    return driver
+
+
+def status_line(status: int) -> str:
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def wants_websocket(environ: Environ) -> bool:
+    return "websocket" in environ.get("HTTP_UPGRADE", "").lower()
+
+
+class _EngineioAsyncWebSocket:
+    """Adapts an engineio async websocket wrapper (``wait`` raises when closed)."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+
+    async def send(self, data: str | bytes) -> None:
+        await self._ws.send(data)
+
+    async def receive(self) -> str | bytes | None:
+        try:
+            data = await self._ws.wait()
+        except Exception:
+            return None
+        return data if isinstance(data, (str, bytes)) else None
+
+    async def close(self) -> None:
+        try:
+            await self._ws.close()
+        except Exception:
+            pass
+
+
+class AsyncDriver:
+    """An asyncio host, through engineio's driver module for ``mode``."""
+
+    def __init__(self, mode: str, max_http_buffer_size: int = 1_000_000) -> None:
+        self.mode = mode
+        self.backend = AsyncBackend()
+        self._async = _load_engineio_driver(mode)
+        self._adapter = _ServerAdapter(max_http_buffer_size)
+        self.supports_websocket = self._async.get("websocket") is not None
+
+    @staticmethod
+    def load(mode: str | None, max_http_buffer_size: int = 1_000_000) -> AsyncDriver:
+        mode = mode or DEFAULT_ASYNC_MODE
+        if mode not in ASYNC_MODES_ASYNC:
+            raise ConfigurationError(
+                f"async_mode {mode!r} is not an asyncio mode (use one of {ASYNC_MODES_ASYNC})"
+            )
+        if mode == "asgi":
+            from .asgi import ASGIDriver
+
+            return ASGIDriver(max_http_buffer_size)
+        return AsyncDriver(mode, max_http_buffer_size)
+
+    async def translate(self, *args: Any, **kwargs: Any) -> Environ:
+        environ = self._async["translate_request"](*args, **kwargs)
+        if inspect.isawaitable(environ):
+            environ = await environ
+        return dict(environ)
+
+    def is_websocket(self, environ: Environ) -> bool:
+        return wants_websocket(environ)
+
+    async def respond(self, environ: Environ, status: int, headers: Headers, body: bytes) -> Any:
+        response = self._async["make_response"](status_line(status), headers, body, environ)
+        if inspect.isawaitable(response):
+            response = await response
+        return response
+
+    async def read_body(self, environ: Environ, limit: int) -> bytes | None:
+        """The request body, or None when it is larger than ``limit`` bytes."""
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return b""
+        if hasattr(stream, "readany"):  # aiohttp's StreamReader: read chunk by chunk
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                chunk = await stream.readany()
+                if not chunk:
+                    return b"".join(chunks)
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+        data = await stream.read(limit + 1)
+        return None if len(data) > limit else bytes(data)
+
+    async def websocket(
+        self, environ: Environ, handler: Callable[[AsyncWebSocket], Awaitable[None]]
+    ) -> Any:
+        wrapper_class = self._async.get("websocket")
+        if wrapper_class is None:
+            return None
+
+        async def run(ws: Any) -> None:
+            await handler(_EngineioAsyncWebSocket(ws))
+
+        return await wrapper_class(run, self._adapter)(environ)
+
+    def create_route(self, app: Any, engine: Any, path: str) -> None:
+        create_route = self._async.get("create_route")
+        if create_route is None:
+            raise ConfigurationError(f"async_mode {self.mode!r} cannot attach to an app")
+        create_route(app, engine, path)
+
+
+class _EngineioSyncWebSocket:
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+
+    def send(self, data: str | bytes) -> None:
+        self._ws.send(data)
+
+    def receive(self) -> str | bytes | None:
+        try:
+            data = self._ws.wait()
+        except Exception:
+            return None
+        return data if isinstance(data, (str, bytes)) else None
+
+    def close(self) -> None:
+        try:
+            self._ws.close()
+        except Exception:
+            pass
+
+
+class SyncDriver:
+    """A WSGI host served by threads, eventlet or gevent (engineio's sync drivers)."""
+
+    def __init__(self, mode: str, max_http_buffer_size: int = 1_000_000) -> None:
+        self.mode = mode
+        self._async = _load_engineio_driver(mode)
+        self._adapter = _ServerAdapter(max_http_buffer_size)
+        self.supports_websocket = self._async.get("websocket") is not None
+        self.backend = SyncBackend(
+            mode,
+            thread_class=self._async["thread"],
+            event_class=self._async["event"],
+            sleep=self._async["sleep"],
+            cooperative=mode != "threading",
+        )
+
+    @staticmethod
+    def load(mode: str | None, max_http_buffer_size: int = 1_000_000) -> SyncDriver:
+        mode = mode or DEFAULT_SYNC_MODE
+        if mode not in ASYNC_MODES_SYNC:
+            raise ConfigurationError(
+                f"async_mode {mode!r} is not a WSGI mode (use one of {ASYNC_MODES_SYNC})"
+            )
+        return SyncDriver(mode, max_http_buffer_size)
+
+    def translate(self, environ: Environ, start_response: Callable[..., Any]) -> Environ:
+        environ[START_RESPONSE] = start_response
+        return environ
+
+    def is_websocket(self, environ: Environ) -> bool:
+        return wants_websocket(environ)
+
+    def respond(
+        self, environ: Environ, status: int, headers: Headers, body: bytes
+    ) -> Iterable[bytes]:
+        environ[START_RESPONSE](status_line(status), headers)
+        return [body]
+
+    def read_body(self, environ: Environ, limit: int) -> bytes | None:
+        stream = environ.get("wsgi.input")
+        if stream is None:
+            return b""
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            data = stream.read(min(int(length), limit + 1))
+        elif environ.get("wsgi.input_terminated"):
+            data = stream.read(limit + 1)
+        else:
+            return b""  # no length and no terminated stream: WSGI says there is no body
+        return None if len(data) > limit else bytes(data)
+
+    def websocket(self, environ: Environ, handler: Callable[[SyncWebSocket], None]) -> Any:
+        wrapper_class = self._async.get("websocket")
+        if wrapper_class is None:
+            return None
+
+        def run(ws: Any) -> None:
+            handler(_EngineioSyncWebSocket(ws))
+
+        return wrapper_class(run, self._adapter)(environ, environ[START_RESPONSE])
+
+    def create_route(self, app: Any, engine: Any, path: str) -> None:
+        raise ConfigurationError(
+            f"async_mode {self.mode!r} is WSGI: wrap the app with WSGIApp instead of attach()"
+        )
