@@ -76,8 +76,16 @@ class AsyncBackend:
         with contextlib.suppress(BaseException):
             await task
 
+    def start(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> asyncio.Task[Any]:
+        """Like :meth:`spawn` for the engine's own short tasks: the caller keeps the
+        reference (no bookkeeping callback per task, this is the per-burst hot path)."""
+        return asyncio.get_running_loop().create_task(fn(*args))
+
     def mutex(self) -> Mutex:
-        return _NO_MUTEX
+        # an uncontended C lock costs less than a Python no-op context manager, and is
+        # never held across an await
+        lock: Mutex = threading.Lock()
+        return lock
 
     @staticmethod
     def monotonic() -> float:
@@ -107,6 +115,9 @@ class SyncBackend:
         thread = self._thread_class(target=fn, args=args, kwargs=kwargs)
         thread.start()
         return thread
+
+    def start(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.spawn(fn, *args)
 
     def sleep(self, seconds: float) -> None:
         self._sleep(seconds)

@@ -55,7 +55,9 @@ class RequestError:
         return ERROR_MESSAGES[self.code]
 
     def body(self) -> bytes:
-        return json.dumps({"code": int(self.code), "message": self.message}).encode()
+        return json.dumps(
+            {"code": int(self.code), "message": self.message}, separators=(",", ":")
+        ).encode()
 
 
 class RequestKind(enum.Enum):

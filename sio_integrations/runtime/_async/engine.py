@@ -75,6 +75,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
+        "drain_task",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -92,6 +93,7 @@ class _Client:
         self.closed = False
         self.connected = False
         self.pending_disconnect: str | None = None
+        self.drain_task: Any = None  # keeps the running drain task referenced
 
 
 class AsyncEngine:
@@ -485,7 +487,7 @@ class AsyncEngine:
                     if client.draining:
                         continue
                     client.draining = True
-                self.backend.spawn(self._drain, client)
+                client.drain_task = self.backend.start(self._drain, client)
         except Exception:
             self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
             reason = "transport error"
@@ -517,7 +519,7 @@ class AsyncEngine:
             if client.draining:
                 return
             client.draining = True
-        self.backend.spawn(self._drain, client)
+        client.drain_task = self.backend.start(self._drain, client)
 
     async def _drain(self, client: _Client) -> None:
         """Hand the inbox to the handler, serially, then exit (one task per burst)."""
