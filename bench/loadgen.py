@@ -1,0 +1,379 @@
+"""Load generator: runs every scenario against one running server, prints one JSON line.
+
+    python bench/loadgen.py --port 8000 --server-pid 1234 [--warmup 2 --measure 5]
+
+Phases, in order, on one server process:
+  1. memory: RSS of the server after one warm-up client, then with ``--idle`` idle clients
+     connected (KiB per connection);
+  2. broadcast: those clients join room ``bench``; a separate trigger client emits
+     ``bcast {"room": "bench", "k": K}``, the server emits ``tick`` K times to the room; the
+     trigger keeps at most two batches in flight (flow control on deliveries, so server
+     queues stay bounded); deliveries/s counted across all clients;
+  3. echo: closed loop, each of N clients emits ``echo`` and waits for its ack before
+     emitting again; acks/s, for each N in ``--echo``.
+Each phase reports the server's CPU use (from /proc) and ours, so a reader can see whether
+the server was saturated and the generator was not. Not a test; see docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+from wsclient import Counter, SioClient, connect, parse_ack_id
+
+HOST = "127.0.0.1"
+ECHO = b'["echo",{"n":1,"s":"hello"}]'
+TICK_PREFIX = b'2["tick"'
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_busy() -> dict[int, float]:
+    """Busy seconds per CPU (everything but idle and iowait), from /proc/stat."""
+    busy: dict[int, float] = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *ticks = line.split()
+                values = [int(t) for t in ticks[:8]]
+                busy[int(name[3:])] = (sum(values) - values[3] - values[4]) / CLK_TCK
+    return busy
+
+
+class Window:
+    """Snapshot of (time, count, CPU use) to turn counters into rates.
+
+    ``server_cpu``/``gen_cpu`` are the fractions of one CPU used by the server and by this
+    generator; ``cpu0_other``/``cpu1_other`` what else kept their CPUs busy (other
+    processes, plus kernel network work), to spot a run disturbed by a neighbour.
+    """
+
+    def __init__(self, pid: int, count: int) -> None:
+        self.pid = pid
+        self.t = time.perf_counter()
+        self.count = count
+        self.server_cpu = proc_cpu(pid)
+        self.own_cpu = time.process_time()
+        self.busy = cpu_busy()
+
+    def rate(self, end: Window) -> dict[str, float]:
+        dt = end.t - self.t
+        server = (end.server_cpu - self.server_cpu) / dt
+        gen = (end.own_cpu - self.own_cpu) / dt
+        count = end.count - self.count
+        result = {
+            "rate": count / dt,
+            "seconds": dt,
+            "server_cpu": server,
+            "gen_cpu": gen,
+            # work per CPU-second of the server: robust when a neighbour steals CPU time
+            "per_cpu_s": count / max(end.server_cpu - self.server_cpu, 1e-9),
+        }
+        # only meaningful when each side is pinned to one CPU (bench/run.py does that)
+        for key, cpus, own in (
+            ("server_cpu_other", os.sched_getaffinity(self.pid), server),
+            ("gen_cpu_other", os.sched_getaffinity(0), gen),
+        ):
+            if len(cpus) == 1:
+                cpu = next(iter(cpus))
+                busy = (end.busy[cpu] - self.busy[cpu]) / dt
+                result[key] = max(0.0, busy - own)
+        return result
+
+
+async def wait_server_idle(pid: int, limit: float = 3.0) -> None:
+    """Wait (bounded) until the server uses < 5% CPU over 100 ms: cleanup has finished."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = proc_cpu(pid)
+        await asyncio.sleep(0.1)
+        if proc_cpu(pid) - before < 0.005:
+            return
+
+
+def ignore(_client: SioClient, _msg: bytes) -> None:
+    pass
+
+
+async def connect_many(port: int, n: int, timeout: float) -> list[SioClient]:
+    sem = asyncio.Semaphore(64)  # bounded concurrent handshakes (listen backlogs differ)
+
+    async def one() -> SioClient:
+        async with sem:
+            return await connect(HOST, port, ignore, timeout)
+
+    results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
+    clients = [r for r in results if isinstance(r, SioClient)]
+    errors = [r for r in results if not isinstance(r, SioClient)]
+    if errors:
+        close_all(clients)
+        raise ConnectionError(f"{len(errors)}/{n} connections failed, first: {errors[0]!r}")
+    return clients
+
+
+def close_all(clients: list[SioClient]) -> None:
+    for c in clients:
+        c.close()
+
+
+async def ack_all(clients: list[SioClient], event_json: bytes, timeout: float) -> None:
+    """Every client emits ``event_json`` with an ack; wait until all acks are back."""
+    done = asyncio.Event()
+    pending = {"n": len(clients)}
+
+    def on_msg(c: SioClient, msg: bytes) -> None:
+        if parse_ack_id(msg) == c.expect:
+            c.expect = -1
+            pending["n"] -= 1
+            if pending["n"] == 0:
+                done.set()
+
+    for c in clients:
+        c.on_message = on_msg
+        c.expect = c.emit(event_json)
+    await asyncio.wait_for(done.wait(), timeout)
+    for c in clients:
+        c.on_message = ignore
+
+
+# -- phases --------------------------------------------------------------------------------
+
+
+async def phase_memory(port: int, pid: int, clients_n: int, timeout: float) -> Any:
+    warm = await connect(HOST, port, ignore, timeout)
+    await ack_all([warm], ECHO, timeout)
+    warm.close()
+    await wait_server_idle(pid)
+    before = rss_kib(pid)
+    clients = await connect_many(port, clients_n, timeout)
+    await wait_server_idle(pid)
+    after = rss_kib(pid)
+    result = {
+        "clients": clients_n,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "kib_per_conn": (after - before) / clients_n,
+    }
+    return result, clients
+
+
+class Deliveries(Counter):
+    """Broadcast deliveries (counted inside the clients) plus the trigger's acks."""
+
+    def __init__(self) -> None:
+        super().__init__(b"4" + TICK_PREFIX)
+        self.acks = 0
+
+    def on_trigger(self, _c: SioClient, msg: bytes) -> None:
+        if msg[:1] == b"3":
+            self.acks += 1
+            self.progress.set()
+
+
+async def phase_broadcast(
+    port: int,
+    pid: int,
+    clients: list[SioClient],
+    k: int,
+    warmup: float,
+    measure: float,
+    timeout: float,
+) -> Any:
+    n = len(clients)
+    await ack_all(clients, b'["join","bench"]', timeout)
+    d = Deliveries()
+    for c in clients:
+        c.counter = d
+    trigger = await connect(HOST, port, d.on_trigger, timeout)
+    request = b'["bcast",{"room":"bench","k":%d}]' % k
+    per_batch = k * n
+    sent = 0
+    stop_at = time.monotonic() + warmup + measure
+    marks: list[Window] = []
+
+    async def mark_later() -> None:
+        await asyncio.sleep(warmup)
+        marks.append(Window(pid, d.count))
+        await asyncio.sleep(measure)
+        marks.append(Window(pid, d.count))
+
+    marker = asyncio.ensure_future(mark_later())
+    try:
+        while time.monotonic() < stop_at or len(marks) < 2:
+            # at most two batches in flight: the previous one must be fully delivered
+            if sent - d.acks <= 1 and d.count >= (sent - 1) * per_batch:
+                trigger.emit(request)
+                sent += 1
+                continue
+            d.threshold = (sent - 1) * per_batch
+            d.progress.clear()
+            if sent - d.acks <= 1 and d.count >= d.threshold:
+                continue
+            try:
+                await asyncio.wait_for(d.progress.wait(), timeout)
+            except asyncio.TimeoutError:
+                raise TimeoutError(
+                    f"broadcast stalled: {d.count}/{sent * per_batch} deliveries, "
+                    f"{d.acks}/{sent} acks"
+                ) from None
+        # drain: everything sent must arrive (bounded)
+        d.threshold = sent * per_batch
+        deadline = time.monotonic() + timeout
+        while d.count < sent * per_batch and time.monotonic() < deadline:
+            d.progress.clear()
+            try:
+                await asyncio.wait_for(d.progress.wait(), max(0.0, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
+    finally:
+        marker.cancel()
+        trigger.close()
+        for c in clients:
+            c.counter = None
+    result = marks[0].rate(marks[1])
+    result.update(
+        clients=n,
+        k=k,
+        batches=sent,
+        expected=sent * per_batch,
+        delivered=d.count,
+        lost=sent * per_batch - d.count,
+    )
+    return result
+
+
+class EchoLoop:
+    def __init__(self) -> None:
+        self.acks = 0
+        self.bad = 0
+        self.running = True
+        self.outstanding = 0
+        self.drained = asyncio.Event()
+
+    def on_ack(self, c: SioClient, msg: bytes) -> None:
+        ack_id = parse_ack_id(msg)
+        if ack_id < 0:
+            return
+        if ack_id != c.expect:
+            self.bad += 1
+        self.acks += 1
+        if self.running:
+            c.expect = c.emit(ECHO)
+        else:
+            c.expect = -1
+            self.outstanding -= 1
+            if self.outstanding == 0:
+                self.drained.set()
+
+
+async def phase_echo(
+    pid: int, clients: list[SioClient], warmup: float, measure: float, timeout: float
+) -> Any:
+    loop = EchoLoop()
+    for c in clients:
+        c.on_message = loop.on_ack
+    for c in clients:
+        c.expect = c.emit(ECHO)
+    await asyncio.sleep(warmup)
+    start = Window(pid, loop.acks)
+    await asyncio.sleep(measure)
+    end = Window(pid, loop.acks)
+    loop.running = False
+    loop.outstanding = sum(1 for c in clients if c.expect >= 0)
+    if loop.outstanding:
+        try:
+            await asyncio.wait_for(loop.drained.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"{loop.outstanding} echo acks never came back") from None
+    for c in clients:
+        c.on_message = ignore
+    result = start.rate(end)
+    result.update(clients=len(clients), bad_ack_ids=loop.bad)
+    return result
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"errors": []}
+    pid = args.server_pid
+    idle: list[SioClient] = []
+    try:
+        out["memory"], idle = await phase_memory(args.port, pid, args.idle, args.timeout)
+        if args.k > 0:
+            out["broadcast"] = await phase_broadcast(
+                args.port, pid, idle, args.k, args.warmup, args.measure, args.timeout
+            )
+    except Exception as exc:
+        out["errors"].append("memory/broadcast: " + describe(exc))
+    finally:
+        close_all(idle)
+    await wait_server_idle(pid)
+    echo_ns = sorted(int(x) for x in args.echo.split(",") if x)
+    if echo_ns:
+        out["echo"] = {}
+        clients: list[SioClient] = []
+        try:
+            clients = await connect_many(args.port, echo_ns[-1], args.timeout)
+            await wait_server_idle(pid)
+            for n in echo_ns:
+                out["echo"][str(n)] = await phase_echo(
+                    pid, clients[:n], args.warmup, args.measure, args.timeout
+                )
+        except Exception as exc:
+            out["errors"].append("echo: " + describe(exc))
+        finally:
+            close_all(clients)
+    return out
+
+
+def describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    if os.environ.get("BENCH_TRACEBACK"):
+        text += "\n" + "".join(traceback.format_exception(exc))
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--measure", type=float, default=5.0)
+    parser.add_argument("--idle", type=int, default=1000, help="idle/broadcast clients")
+    parser.add_argument("--k", type=int, default=10, help="broadcasts per trigger (0: skip)")
+    parser.add_argument("--echo", default="10,100", help="echo client counts")
+    parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    args = parser.parse_args()
+    if args.loop == "uvloop":
+        import uvloop
+
+        result = uvloop.run(run(args))
+    else:
+        result = asyncio.run(run(args))
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
