@@ -18,7 +18,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LocalProtocolError, RemoteProtocolError
-from .events import Ack, Connect, ConnectError, Disconnect, Event, SocketIOEvent
+from .events import (
+    Ack,
+    Connect,
+    ConnectError,
+    Disconnect,
+    Event,
+    SocketIOEvent,
+    make_ack,
+    make_event,
+)
 from .packets import Decoder, Packet, PacketType, Serializer
 from .states import TRANSITIONS, NamespaceState, Role
 
@@ -94,10 +103,10 @@ class _Connection:
         event: SocketIOEvent
         if kind is Event:
             payload = packet.data
-            event = Event(namespace=namespace, name=payload[0], args=payload[1:], ack_id=packet.id)
+            event = make_event(namespace, payload[0], payload[1:], packet.id)
         elif kind is Ack:
             assert packet.id is not None  # the decoder refuses ACKs without an id
-            event = Ack(namespace=namespace, ack_id=packet.id, args=packet.data)
+            event = make_ack(namespace, packet.id, packet.data)
         elif kind is Connect:
             self._check_connect(packet.data)
             self._left.pop(namespace, None)

@@ -57,3 +57,32 @@ class Ack:
 
 #: any of the events above
 SocketIOEvent: TypeAlias = Connect | ConnectError | Disconnect | Event | Ack
+
+
+# Fast constructors for the receive path (see ``packets.make_packet`` for why).
+_new = object.__new__
+_event_ns, _event_name, _event_args, _event_ack_id = (
+    getattr(Event, name).__set__ for name in ("namespace", "name", "args", "ack_id")
+)
+_ack_ns, _ack_id, _ack_args = (
+    getattr(Ack, name).__set__ for name in ("namespace", "ack_id", "args")
+)
+
+
+def make_event(namespace: str, name: str, args: list[Any], ack_id: int | None) -> Event:
+    """``Event(...)`` without the frozen ``__init__``'s per-field ``object.__setattr__``."""
+    event = _new(Event)
+    _event_ns(event, namespace)
+    _event_name(event, name)
+    _event_args(event, args)
+    _event_ack_id(event, ack_id)
+    return event
+
+
+def make_ack(namespace: str, ack_id: int, args: list[Any]) -> Ack:
+    """``Ack(...)``, built the fast way (see :func:`make_event`)."""
+    ack = _new(Ack)
+    _ack_ns(ack, namespace)
+    _ack_id(ack, ack_id)
+    _ack_args(ack, args)
+    return ack

@@ -27,6 +27,7 @@ from .packets import (
     PacketType,
     check_json_module,
     check_packet,
+    make_packet,
     remote_packet,
 )
 
@@ -359,4 +360,4 @@ class JsonDecoder:
             data = reconstruct(data, buffers)
         except RecursionError:
             raise RemoteProtocolError("binary packet nested too deeply") from None
-        return Packet(type=ptype, namespace=namespace, data=data, id=ack_id)
+        return make_packet(ptype, namespace, data, ack_id)

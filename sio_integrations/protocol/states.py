@@ -29,6 +29,10 @@ __all__ = ["TRANSITIONS", "NamespaceState", "Role", "next_state"]
 class NamespaceState(enum.Enum):
     """Where a namespace stands on one connection."""
 
+    # Enum's own __hash__ is Python code hashing the name; members are singletons, so the
+    # identity hash is equivalent and keeps the transition lookups cheap
+    __hash__ = object.__hash__
+
     #: not connected (every namespace a connection has no record of)
     ABSENT = "absent"
     #: the client sent CONNECT, the server has not answered yet
@@ -39,6 +43,8 @@ class NamespaceState(enum.Enum):
 
 class Role(enum.Enum):
     """Which side of the connection sent an event."""
+
+    __hash__ = object.__hash__  # see NamespaceState
 
     SERVER = "server"
     CLIENT = "client"
