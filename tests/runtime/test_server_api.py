@@ -3,7 +3,6 @@ against python-socketio's client as an independent peer."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import queue
 import threading
@@ -45,7 +44,14 @@ class Harness:
                 self.sio.on(event, coro_fn, namespace=namespace)
             else:
                 def sync_handler(*args: Any) -> Any:
-                    return asyncio.run(coro_fn(*args))
+                    # with the sync server every awaited value is ready: one step runs it
+                    coro = coro_fn(*args)
+                    try:
+                        coro.send(None)
+                    except StopIteration as stop:
+                        return stop.value
+                    coro.close()
+                    raise RuntimeError("handler suspended under the sync server")
                 sync_handler.__signature__ = inspect.signature(coro_fn)  # type: ignore
                 self.sio.on(event, sync_handler, namespace=namespace)
             return coro_fn
