@@ -196,3 +196,19 @@ def test_refuses_bad_input(users: Callable[[str], ChatUser]) -> None:
     assert erin.call("join", {"room": "Side-Room"})["room"] == "side-room"
     assert erin.call("message", {"text": ""})["ok"] is False
     assert erin.call("message", "x" * 10_000)["message"]["text"] == "x" * 500
+
+
+def test_example_uses_only_the_public_api() -> None:
+    import ast
+
+    imports = []
+    for node in ast.walk(ast.parse((CHAT / "app.py").read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        if any(name.split(".")[0] == "sio_integrations" for name in names):
+            imports.append(ast.unparse(node))
+    assert imports == ["import sio_integrations as socketio"]
