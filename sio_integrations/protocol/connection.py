@@ -42,6 +42,7 @@ _KINDS: dict[int, type] = {
     PacketType.ACK: Ack,
     PacketType.CONNECT_ERROR: ConnectError,
 }
+_EVENT_CLASSES = frozenset(_KINDS.values())
 #: how many namespaces a server remembers having disconnected (for the race above)
 _MAX_LEFT = 32
 
@@ -143,12 +144,12 @@ class _Connection:
         if self._closed:
             return []
         kind = type(event)
+        if kind not in _EVENT_CLASSES:
+            raise LocalProtocolError(f"cannot send {event!r}: not a Socket.IO event")
         namespace = event.namespace
         state = self._states.get(namespace, _ABSENT)
         new = TRANSITIONS.get((state, self._role, kind))
         if new is None:
-            if kind not in _KINDS.values():
-                raise LocalProtocolError(f"cannot send {event!r}: not a Socket.IO event")
             raise LocalProtocolError(
                 f"cannot send {kind.__name__} on namespace {namespace!r} while it is {state.value}"
             )
