@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Union
+from typing import Any
 
 from .errors import ConfigurationError
 
-OriginPolicy = Union[str, list[str], Callable[..., bool], None]
+OriginPolicy = str | list[str] | Callable[..., bool] | None
 
 ASYNC_MODES_SYNC = ("threading", "eventlet", "gevent", "gevent_uwsgi")
 ASYNC_MODES_ASYNC = ("asgi", "aiohttp", "sanic", "tornado")
@@ -65,7 +65,8 @@ class EngineOptions:
             origins is None
             or isinstance(origins, str)
             or callable(origins)
-            or (isinstance(origins, (list, tuple, set)) and all(isinstance(o, str) for o in origins))
+            or (isinstance(origins, (list, tuple, set))
+                and all(isinstance(o, str) for o in origins))
         ):
             raise ConfigurationError(
                 "cors_allowed_origins must be None (same origin), '*', an origin, a list of "

@@ -119,7 +119,7 @@ def test_refusal_with_data_and_false(kind: str) -> None:
                               ({"mode": "false"}, "Connection rejected by server")):
             c = client()
             errors: list[Any] = []
-            c.on("connect_error", lambda data: errors.append(data))
+            c.on("connect_error", errors.append)
             with pytest.raises(reference.exceptions.ConnectionError):
                 c.connect(url, auth=auth, transports=["polling"], wait_timeout=5)
             assert errors and errors[0]["message"] == message

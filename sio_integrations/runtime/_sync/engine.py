@@ -123,6 +123,8 @@ class Engine:
         self._poll_timeout = options.ping_interval + options.ping_timeout
         shortest = min(options.ping_interval, options.ping_timeout, options.upgrade_timeout)
         self._resolution = min(max(shortest / 10, 0.005), 0.5)
+        # the service never sleeps past the first ping of a session created meanwhile
+        self._max_sleep = min(1.0, options.ping_interval, options.upgrade_timeout)
         self._service: Any = None
         self._stop = self.backend.event()
         self._stopping = False
@@ -593,19 +595,20 @@ class Engine:
         client.session.close(reason)
         if self._clients.get(client.sid) is client:
             del self._clients[client.sid]
+        client.poll_event.set()  # a waiting GET answers "1" (or "6" when the client left)
         ws, probe = client.ws, client.probe
+        if ws is not None and tell:
+            try:
+                ws.send(CLOSE_FRAME)
+            except Exception:
+                pass
+        if not deferred and client.connected:
+            self._notify_disconnect(client.sid, reason)
+        # last: some hosts (aiohttp) wait for the peer's close frame here
         if ws is not None:
-            if tell:
-                try:
-                    ws.send(CLOSE_FRAME)
-                except Exception:
-                    pass
             ws.close()
         if probe is not None:
             probe.close()
-        client.poll_event.set()
-        if not deferred and client.connected:
-            self._notify_disconnect(client.sid, reason)
 
     def _notify_disconnect(self, sid: str, reason: str) -> None:
         try:
@@ -622,7 +625,7 @@ class Engine:
         """Ping every session on time, close the silent ones, expire stalled upgrades."""
         while not self._stopping:
             now = self.backend.monotonic()
-            wake = now + 1.0
+            wake = now + self._max_sleep
             for client in list(self._clients.values()):
                 session = client.session
                 if session.upgrade_expired(now):

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import (
     AckTimeoutError,
-    ConnectionRefusedError,
+    ConnectionRefusedError,  # noqa: A004
     DisconnectedError,
     RemoteProtocolError,
 )
