@@ -38,10 +38,11 @@ ensure_apt_packages() {
 # install is skipped when pyproject.toml has not changed since the last one for these extras.
 ensure_venv() {
     local extras="$1" stamp hash
-    if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$VENV/bin/python" -c "" >/dev/null 2>&1; then
+        # missing, or left behind by a Python that is gone: (re)create it
         log "creating $VENV"
-        "$PYTHON" -m venv "$VENV" || {
-            ensure_apt_packages "false:python3-venv" && "$PYTHON" -m venv "$VENV"
+        "$PYTHON" -m venv --clear "$VENV" || {
+            ensure_apt_packages "false:python3-venv" && "$PYTHON" -m venv --clear "$VENV"
         }
     fi
     stamp="$VENV/.sio-installed-${extras//,/-}"
