@@ -113,7 +113,9 @@ class AsyncDriver:
         self.mode = mode
         self.backend = AsyncBackend()
         self._async = _load_engineio_driver(mode)
-        self._adapter = _ServerAdapter(max_http_buffer_size)
+        # the host's own frame limit sits above ours, so the engine sees an oversized
+        # message and closes with "transport error" instead of a bare close from the host
+        self._adapter = _ServerAdapter(max_http_buffer_size + 65536)
         self.supports_websocket = self._async.get("websocket") is not None
 
     @staticmethod
@@ -176,6 +178,10 @@ class AsyncDriver:
         return await wrapper_class(run, self._adapter)(environ)
 
     def create_route(self, app: Any, engine: Any, path: str) -> None:
+        if self.mode == "aiohttp":
+            # every method, so a PUT is answered by Engine.IO (400) rather than aiohttp (405)
+            app.router.add_route("*", path, engine.handle_request)
+            return
         create_route = self._async.get("create_route")
         if create_route is None:
             raise ConfigurationError(f"async_mode {self.mode!r} cannot attach to an app")

@@ -121,6 +121,8 @@ class AsyncEngine:
         self._poll_timeout = options.ping_interval + options.ping_timeout
         shortest = min(options.ping_interval, options.ping_timeout, options.upgrade_timeout)
         self._resolution = min(max(shortest / 10, 0.005), 0.5)
+        # the service never sleeps past the first ping of a session created meanwhile
+        self._max_sleep = min(1.0, options.ping_interval, options.upgrade_timeout)
         self._service: Any = None
         self._stop = self.backend.event()
         self._stopping = False
@@ -309,7 +311,12 @@ class AsyncEngine:
             client.closed = True
             self._clients.pop(client.sid, None)
             return False
-        client.connected = True
+        with client.mutex:
+            client.connected = True
+            closed_meanwhile = client.closed and not client.draining
+        if closed_meanwhile:  # closed while engine_connect ran: disconnect was held back
+            await self._notify_disconnect(client.sid, client.session.close_reason or "")
+            return False
         return True
 
     # -- long polling ---------------------------------------------------------------------
@@ -458,6 +465,7 @@ class AsyncEngine:
                 with client.mutex:
                     session.abort_upgrade()
                 self.logger.warning("Engine.IO websocket upgrade failed for %s", client.sid)
+                await ws.close()
         await self._write_claimed(client, frames)
         await self._read_websocket(client, ws)
 
@@ -588,22 +596,24 @@ class AsyncEngine:
             tell = reason in _TELL_PEER and client.ws is not None and not client.writing
             if tell:
                 client.writing = True
+            notify = not deferred and client.connected
         client.session.close(reason)
         if self._clients.get(client.sid) is client:
             del self._clients[client.sid]
+        client.poll_event.set()  # a waiting GET answers "1" (or "6" when the client left)
         ws, probe = client.ws, client.probe
+        if ws is not None and tell:
+            try:
+                await ws.send(CLOSE_FRAME)
+            except Exception:
+                pass
+        if notify:
+            await self._notify_disconnect(client.sid, reason)
+        # last: some hosts (aiohttp) wait for the peer's close frame here
         if ws is not None:
-            if tell:
-                try:
-                    await ws.send(CLOSE_FRAME)
-                except Exception:
-                    pass
             await ws.close()
         if probe is not None:
             await probe.close()
-        client.poll_event.set()
-        if not deferred and client.connected:
-            await self._notify_disconnect(client.sid, reason)
 
     async def _notify_disconnect(self, sid: str, reason: str) -> None:
         try:
@@ -620,7 +630,7 @@ class AsyncEngine:
         """Ping every session on time, close the silent ones, expire stalled upgrades."""
         while not self._stopping:
             now = self.backend.monotonic()
-            wake = now + 1.0
+            wake = now + self._max_sleep
             for client in list(self._clients.values()):
                 session = client.session
                 if session.upgrade_expired(now):

@@ -313,7 +313,12 @@ class Engine:
             client.closed = True
             self._clients.pop(client.sid, None)
             return False
-        client.connected = True
+        with client.mutex:
+            client.connected = True
+            closed_meanwhile = client.closed and not client.draining
+        if closed_meanwhile:  # closed while engine_connect ran: disconnect was held back
+            self._notify_disconnect(client.sid, client.session.close_reason or "")
+            return False
         return True
 
     # -- long polling ---------------------------------------------------------------------
@@ -462,6 +467,7 @@ class Engine:
                 with client.mutex:
                     session.abort_upgrade()
                 self.logger.warning("Engine.IO websocket upgrade failed for %s", client.sid)
+                ws.close()
         self._write_claimed(client, frames)
         self._read_websocket(client, ws)
 
@@ -592,6 +598,7 @@ class Engine:
             tell = reason in _TELL_PEER and client.ws is not None and not client.writing
             if tell:
                 client.writing = True
+            notify = not deferred and client.connected
         client.session.close(reason)
         if self._clients.get(client.sid) is client:
             del self._clients[client.sid]
@@ -602,7 +609,7 @@ class Engine:
                 ws.send(CLOSE_FRAME)
             except Exception:
                 pass
-        if not deferred and client.connected:
+        if notify:
             self._notify_disconnect(client.sid, reason)
         # last: some hosts (aiohttp) wait for the peer's close frame here
         if ws is not None:
