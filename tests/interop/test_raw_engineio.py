@@ -1,0 +1,179 @@
+"""Raw Engine.IO v4 / Socket.IO v5 requests against our server.
+
+These play a client that only speaks long-polling and base64: in Engine.IO v4 a
+polling payload is always text, and every binary packet travels as a ``b<base64>``
+frame, both ways. They also send packets no well-behaved client library would.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+import requests
+import socketio as peer  # python-socketio's client, used only to query the server's log
+
+from tests.interop.harness import ServerPool, ours_only
+
+pytestmark = pytest.mark.timeout(60)
+
+SEP = "\x1e"
+MODES = ["asgi", "threading", "aiohttp", "eventlet", "gevent"]
+POISON = "FAKE-FROM-CLIENT"  # must match servers/scenario_app.py
+PACKET_RE = re.compile(r"^4(?P<type>\d)(?:(?P<att>\d+)-)?(?P<ns>/[^,]*,)?(?P<id>\d+)?(?P<json>.*)$",
+                       re.S)
+
+
+class Polling:
+    """A minimal long-polling Engine.IO v4 client."""
+
+    def __init__(self, url: str) -> None:
+        self.base = f"{url}/socket.io/"
+        self.http = requests.Session()
+        self.sid = ""
+        self.handshake: dict[str, Any] = {}
+        self.frames: list[str] = []
+
+    def params(self) -> dict[str, str]:
+        return {"EIO": "4", "transport": "polling", "sid": self.sid}
+
+    def open(self) -> dict[str, Any]:
+        r = self.http.get(self.base, params={"EIO": "4", "transport": "polling"}, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.text.startswith("0"), r.text
+        self.handshake = json.loads(r.text[1:])
+        self.sid = self.handshake["sid"]
+        return self.handshake
+
+    def post(self, *frames: str) -> requests.Response:
+        return self.http.post(self.base, params=self.params(), data=SEP.join(frames).encode(),
+                              headers={"Content-Type": "text/plain;charset=UTF-8"}, timeout=10)
+
+    def poll(self, timeout: float = 10) -> requests.Response:
+        r = self.http.get(self.base, params=self.params(), timeout=timeout)
+        if r.status_code == 200:
+            self.frames.extend(r.text.split(SEP))
+        return r
+
+    def wait_frame(self, prefix: str, polls: int = 10) -> int:
+        """Index in self.frames of the first frame starting with ``prefix``."""
+        for _ in range(polls):
+            for i, frame in enumerate(self.frames):
+                if frame.startswith(prefix):
+                    return i
+            r = self.poll()
+            assert r.status_code == 200, f"GET failed: {r.status_code} {r.text}"
+            assert "1" not in r.text.split(SEP), f"session closed: {self.frames}"
+        raise AssertionError(f"no frame starting with {prefix!r} in {self.frames}")
+
+    def connect(self) -> str:
+        assert self.post("40").status_code == 200
+        frame = self.frames[self.wait_frame("40")]
+        return str(json.loads(frame[2:])["sid"])
+
+
+def packet(frame: str) -> dict[str, Any]:
+    match = PACKET_RE.match(frame)
+    assert match, frame
+    return {"type": int(match["type"]), "attachments": int(match["att"] or 0),
+            "id": int(match["id"]) if match["id"] else None, "data": json.loads(match["json"])}
+
+
+def attachments(p: Polling, index: int, count: int) -> list[bytes]:
+    raw = p.frames[index + 1: index + 1 + count]
+    assert len(raw) == count and all(f.startswith("b") for f in raw), p.frames[index:]
+    return [base64.b64decode(f[1:]) for f in raw]
+
+
+def b64(data: bytes) -> str:
+    return "b" + base64.b64encode(data).decode()
+
+
+def placeholder(num: int) -> dict[str, Any]:
+    return {"_placeholder": True, "num": num}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_polling_base64_binary_both_ways(servers: ServerPool, mode: str) -> None:
+    p = Polling(servers.get(mode).url)
+    hs = p.open()
+    assert hs["upgrades"] == ["websocket"]
+    assert hs["maxPayload"] == 2_000_000, "maxPayload must advertise max_http_buffer_size"
+    p.connect()
+
+    # client -> server: two attachments, one nested, sent as b<base64> frames
+    event = ["bin_echo", placeholder(0), {"x": [{"y": placeholder(1)}]}]
+    r = p.post(f"452-7{json.dumps(event)}", b64(b"\x00\x01\x02\xff"), b64(bytes(range(256))))
+    assert r.status_code == 200 and r.text.lower() == "ok", r.text  # JS says "ok"
+
+    i = p.wait_frame("46")
+    ack = packet(p.frames[i])
+    assert (ack["type"], ack["id"], ack["attachments"]) == (6, 7, 2)
+    result = ack["data"][0]
+    assert result["types"] == ["bytes:4", {"x": [{"y": "bytes:256"}]}], "server decoded base64"
+    assert result["data"] == [placeholder(0), {"x": [{"y": placeholder(1)}]}]
+    assert attachments(p, i, 2) == [b"\x00\x01\x02\xff", bytes(range(256))]
+
+    # server -> client: an emit with three attachments, then its ack
+    assert p.post('429["want_bin"]').status_code == 200
+    i = p.wait_frame("45")
+    push = packet(p.frames[i])
+    assert push["type"] == 5 and push["attachments"] == 3
+    assert push["data"] == ["bin_push", placeholder(0), {"x": [placeholder(1),
+                                                               {"y": placeholder(2)}]}, "text"]
+    assert attachments(p, i, 3) == [b"raw", b"\xff\x00", bytes(range(256))]
+    assert packet(p.frames[p.wait_frame("439")])["data"] == ["sent"]
+
+
+def server_log(url: str, sid: str) -> dict[str, Any]:
+    observer = peer.Client(reconnection=False)
+    observer.connect(url, transports=["websocket"], wait_timeout=10)
+    try:
+        return dict(observer.call("get_log", sid, timeout=10))
+    finally:
+        observer.disconnect()
+
+
+@ours_only
+@pytest.mark.parametrize("mode", ["asgi", "threading"])
+def test_reserved_event_names_never_reach_handlers(servers: ServerPool, mode: str) -> None:
+    url = servers.get(mode).url
+    p = Polling(url)
+    p.open()
+    sid = p.connect()
+    names = ["disconnect", "connect", "connect_error", "disconnecting"]
+    p.post(*(f"42{json.dumps([name, POISON])}" for name in names))
+    # An acked event after them: answered if the server ignored them, or the session is
+    # closed if it treated them as a protocol error; both are fine, a handler call is not.
+    p.post('421["whoami"]')
+    for _ in range(5):
+        r = p.poll()
+        if r.status_code != 200 or any(f == "1" or f.startswith("431") for f in p.frames):
+            break
+    log = server_log(url, sid)
+    assert POISON not in json.dumps(log), log
+    assert log["connect"] == ["ok"]
+    assert len(log["disconnect"]) <= 1
+
+
+@ours_only
+@pytest.mark.parametrize("mode", ["asgi", "threading"])
+def test_session_without_connect_closed_after_connect_timeout(
+    servers: ServerPool, mode: str
+) -> None:
+    p = Polling(servers.get(mode, connect_timeout=1).url)
+    started = time.monotonic()
+    p.open()
+    closed = False
+    for _ in range(5):  # each GET is held at most pingInterval (25 s): bounded by the timeout
+        r = p.poll(timeout=8)
+        if r.status_code != 200 or "1" in r.text.split(SEP):
+            closed = True
+            break
+    elapsed = time.monotonic() - started
+    assert closed, f"session still open after {elapsed:.1f} s: {p.frames}"
+    assert 0.8 <= elapsed <= 3.0, f"closed after {elapsed:.2f} s, connect_timeout=1"
