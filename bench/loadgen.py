@@ -30,6 +30,7 @@ from wsclient import Counter, SioClient, connect, parse_ack_id
 
 HOST = "127.0.0.1"
 ECHO = b'["echo",{"n":1,"s":"hello"}]'
+ECHO_ACK = [{"n": 1, "s": "hello"}]
 TICK_PREFIX = b'2["tick"'
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -267,6 +268,7 @@ class EchoLoop:
     def __init__(self) -> None:
         self.acks = 0
         self.bad = 0
+        self.bad_payload = 0
         self.running = True
         self.outstanding = 0
         self.drained = asyncio.Event()
@@ -277,6 +279,8 @@ class EchoLoop:
             return
         if ack_id != c.expect:
             self.bad += 1
+        elif ack_id & 63 == 0 and json.loads(msg[msg.find(b"[") :]) != ECHO_ACK:
+            self.bad_payload += 1  # sampled: a server that acks with wrong data is caught
         self.acks += 1
         if self.running:
             c.expect = c.emit(ECHO)
@@ -309,7 +313,9 @@ async def phase_echo(
     for c in clients:
         c.on_message = ignore
     result = start.rate(end)
-    result.update(clients=len(clients), bad_ack_ids=loop.bad)
+    result.update(clients=len(clients), bad_ack_ids=loop.bad, bad_payloads=loop.bad_payload)
+    if loop.bad or loop.bad_payload:
+        raise RuntimeError(f"wrong acks: {loop.bad} bad ids, {loop.bad_payload} bad payloads")
     return result
 
 

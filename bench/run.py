@@ -39,21 +39,25 @@ LIVE: list[subprocess.Popen[bytes]] = []  # every child still running, killed on
 # -- processes -----------------------------------------------------------------------------
 
 
-def pinned(cpu: int | None) -> Any:
+def pinned(cpu: int | None, nice: int) -> Any:
     def preexec() -> None:
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
+        if nice:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
 
     return preexec
 
 
-def spawn(cmd: list[str], cpu: int | None, stdout: Any, stderr: Any) -> subprocess.Popen[bytes]:
+def spawn(
+    cmd: list[str], cpu: int | None, stdout: Any, stderr: Any, nice: int = 0
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
         stdout=stdout,
         stderr=stderr,
-        preexec_fn=pinned(cpu),
+        preexec_fn=pinned(cpu, nice),
         start_new_session=True,  # own process group: stop() reaches anything it spawned
     )
     LIVE.append(proc)
@@ -93,6 +97,21 @@ def tail(path: str, lines: int = 8) -> str:
             return "".join(f.readlines()[-lines:]).strip()
     except OSError:
         return ""
+
+
+def log_problems(path: str) -> str:
+    """First lines of trouble (tracebacks, errors) a running server wrote to stderr."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ""
+    words = ("Traceback", "Error", "Exception", "exception")
+    hits = [i for i, line in enumerate(lines) if any(w in line for w in words)]
+    if not hits:
+        return ""
+    first = lines[hits[0] : hits[0] + 12]
+    return f"{len(hits)} line(s) with errors, first:\n" + "\n".join(first)
 
 
 def wait_port(proc: subprocess.Popen[bytes], timeout: float) -> int:
@@ -136,7 +155,7 @@ def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[s
     gen_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.loadgen.log")
     cmd = [PY, os.path.join(HERE, "server.py"), *impl_args, "--stack", stack, "--loop", args.loop]
     with open(server_log, "wb") as err:
-        server = spawn(cmd, args.server_cpu, subprocess.PIPE, err)
+        server = spawn(cmd, args.server_cpu, subprocess.PIPE, err, args.nice)
     try:
         try:
             port = wait_port(server, timeout=30.0)
@@ -166,7 +185,7 @@ def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[s
         ]
         budget = 3 * (args.warmup + args.measure) + 6 * args.timeout + 30
         with open(gen_log, "wb") as err:
-            gen = spawn(gen_cmd, args.gen_cpu, subprocess.PIPE, err)
+            gen = spawn(gen_cmd, args.gen_cpu, subprocess.PIPE, err, args.nice)
             try:
                 out, _ = gen.communicate(timeout=budget)
             except subprocess.TimeoutExpired:
@@ -177,6 +196,9 @@ def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[s
         if gen.returncode != 0 or not out.strip():
             return {"errors": [f"load generator failed ({gen.returncode}): {tail(gen_log)}"]}
         result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+        noise = log_problems(server_log)
+        if noise:
+            result["errors"].append("server logged while running: " + noise)
         if server.poll() is not None:
             result["errors"].append(f"server exited ({server.poll()}): {tail(server_log)}")
         return result
@@ -386,6 +408,12 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=1000, help="idle / broadcast clients")
     parser.add_argument("--k", type=int, default=10, help="broadcasts per trigger; 0 skips")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness for server and generator (e.g. -10 on a machine shared with other work)",
+    )
     parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
     parser.add_argument(
         "--ours-module",
@@ -461,7 +489,8 @@ def main() -> None:
         "event loop": "{} for every server and the generator{}".format(
             args.loop, " (uvloop {})".format(version("uvloop")) if args.loop == "uvloop" else ""
         ),
-        "pinning": f"server on CPU {args.server_cpu}, load generator on CPU {args.gen_cpu}",
+        "pinning": f"server on CPU {args.server_cpu}, load generator on CPU {args.gen_cpu}"
+        + (f", both at niceness {args.nice}" if args.nice else ""),
         "windows": f"{args.reps} repetition(s), {args.warmup:.1f} s warm-up + "
         f"{args.measure:.1f} s measured per scenario",
         "scenarios": 'echo: closed loop, payload {"n": 1, "s": "hello"}, one ack '
