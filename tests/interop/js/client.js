@@ -307,7 +307,9 @@ const scenarios = {
 
   // -- seed examples ----------------------------------------------------------
   async seed_chat(ctx) {
-    const [a, b] = await Promise.all([ctx.connect('/'), ctx.connect('/')]);
+    const [a, b] = await Promise.all([
+      ctx.connect('/', { auth: { name: 'alice' } }), ctx.connect('/', { auth: { name: 'bob' } }),
+    ]);
     const bGot = ctx.next(b, 'chat_message');
     const aGot = ctx.next(a, 'chat_message');
     const ack = await ctx.ack(a, 'chat_message', { text: 'hello from a' });
