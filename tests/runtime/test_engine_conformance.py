@@ -15,7 +15,12 @@ import pytest
 import requests
 import websocket
 
-from .test_engine_harness import Running, make_server, server  # noqa: F401
+from . import test_engine_harness as harness
+from .test_engine_harness import Running
+
+# the harness fixtures, used by name below
+make_server = harness.make_server
+server = harness.server
 
 Q = {"EIO": "4", "transport": "polling"}
 
