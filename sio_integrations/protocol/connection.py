@@ -68,7 +68,7 @@ class _Connection:
 
     @property
     def connected_namespaces(self) -> list[str]:
-        """Namespaces in the CONNECTED state, in the order they connected."""
+        """Namespaces in the CONNECTED state, in the order the client asked to join them."""
         return [ns for ns, state in self._states.items() if state is _CONNECTED]
 
     def state(self, namespace: str) -> NamespaceState:
