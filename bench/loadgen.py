@@ -30,7 +30,8 @@ from wsclient import Counter, SioClient, connect, parse_ack_id
 
 HOST = "127.0.0.1"
 ECHO = b'["echo",{"n":1,"s":"hello"}]'
-ECHO_ACK = [{"n": 1, "s": "hello"}]
+TICK = {"n": 1, "s": "hello"}
+ECHO_ACK = [TICK]
 TICK_PREFIX = b'2["tick"'
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -50,15 +51,20 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def cpu_busy() -> dict[int, float]:
-    """Busy seconds per CPU (everything but idle and iowait), from /proc/stat."""
-    busy: dict[int, float] = {}
+def cpu_busy() -> dict[int, tuple[float, float]]:
+    """Per CPU: (task seconds: user+nice+system, interrupt seconds: irq+softirq+steal)."""
+    busy: dict[int, tuple[float, float]] = {}
     with open("/proc/stat") as f:
         for line in f:
             if line.startswith("cpu") and line[3].isdigit():
                 name, *ticks = line.split()
-                values = [int(t) for t in ticks[:8]]
-                busy[int(name[3:])] = (sum(values) - values[3] - values[4]) / CLK_TCK
+                user, nice, system, _idle, _iowait, irq, softirq, steal = (
+                    int(t) for t in ticks[:8]
+                )
+                busy[int(name[3:])] = (
+                    (user + nice + system) / CLK_TCK,
+                    (irq + softirq + steal) / CLK_TCK,
+                )
     return busy
 
 
@@ -66,8 +72,9 @@ class Window:
     """Snapshot of (time, count, CPU use) to turn counters into rates.
 
     ``server_cpu``/``gen_cpu`` are the fractions of one CPU used by the server and by this
-    generator; ``cpu0_other``/``cpu1_other`` what else kept their CPUs busy (other
-    processes, plus kernel network work), to spot a run disturbed by a neighbour.
+    generator; ``*_cpu_other`` the time other processes ran on that CPU (a neighbour stealing
+    it), ``*_cpu_irq`` interrupt work on it (mostly loopback network processing, part of the
+    load itself; steal time of the virtual machine is counted here too).
     """
 
     def __init__(self, pid: int, count: int) -> None:
@@ -93,13 +100,15 @@ class Window:
         }
         # only meaningful when each side is pinned to one CPU (bench/run.py does that)
         for key, cpus, own in (
-            ("server_cpu_other", os.sched_getaffinity(self.pid), server),
-            ("gen_cpu_other", os.sched_getaffinity(0), gen),
+            ("server_cpu", os.sched_getaffinity(self.pid), server),
+            ("gen_cpu", os.sched_getaffinity(0), gen),
         ):
             if len(cpus) == 1:
                 cpu = next(iter(cpus))
-                busy = (end.busy[cpu] - self.busy[cpu]) / dt
-                result[key] = max(0.0, busy - own)
+                tasks = (end.busy[cpu][0] - self.busy[cpu][0]) / dt
+                irq = (end.busy[cpu][1] - self.busy[cpu][1]) / dt
+                result[key + "_other"] = max(0.0, tasks - own)
+                result[key + "_irq"] = irq
         return result
 
 
@@ -192,6 +201,32 @@ class Deliveries(Counter):
             self.progress.set()
 
 
+async def check_broadcast(clients: list[SioClient], trigger: SioClient, timeout: float) -> None:
+    """One broadcast before measuring: every member gets it, and its content is right."""
+    check = Counter(b"4" + TICK_PREFIX)
+    for c in clients[1:]:
+        c.counter = check
+    got: list[bytes] = []
+    acked: list[bytes] = []
+    clients[0].on_message = lambda _c, msg: got.append(msg)
+    trigger.on_message = lambda _c, msg: acked.append(msg)
+    trigger.emit(b'["bcast",{"room":"bench","k":1}]')
+    deadline = time.monotonic() + timeout
+    while check.count < len(clients) - 1 or not got or not acked:
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"check broadcast: {check.count + len(got)}/{len(clients)} delivered, "
+                f"{len(acked)} ack"
+            )
+        await asyncio.sleep(0.005)
+    for c in clients:
+        c.counter = None
+        c.on_message = ignore
+    trigger.on_message = ignore
+    if json.loads(got[0][1:]) != ["tick", TICK]:
+        raise RuntimeError(f"broadcast delivered {got[0]!r}")
+
+
 async def phase_broadcast(
     port: int,
     pid: int,
@@ -203,10 +238,16 @@ async def phase_broadcast(
 ) -> Any:
     n = len(clients)
     await ack_all(clients, b'["join","bench"]', timeout)
+    trigger = await connect(HOST, port, ignore, timeout)
+    try:
+        await check_broadcast(clients, trigger, timeout)
+    except BaseException:
+        trigger.close()
+        raise
     d = Deliveries()
     for c in clients:
         c.counter = d
-    trigger = await connect(HOST, port, d.on_trigger, timeout)
+    trigger.on_message = d.on_trigger
     request = b'["bcast",{"room":"bench","k":%d}]' % k
     per_batch = k * n
     sent = 0

@@ -243,8 +243,10 @@ def metrics_for(args: argparse.Namespace) -> list[Metric]:
 DIAG = [  # (column label, key in a scenario's result)
     ("server CPU", "server_cpu"),
     ("generator CPU", "gen_cpu"),
-    ("other load, server CPU", "server_cpu_other"),
-    ("other load, generator CPU", "gen_cpu_other"),
+    ("other tasks on server CPU", "server_cpu_other"),
+    ("irq on server CPU", "server_cpu_irq"),
+    ("other tasks on generator CPU", "gen_cpu_other"),
+    ("irq on generator CPU", "gen_cpu_irq"),
 ]
 
 
@@ -269,7 +271,10 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def scenario_paths(args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
-    paths = [(f"echo N={n}", ("echo", n)) for n in sorted(args.echo.split(","), key=int) if n]
+    paths = [
+        (f"echo N={n}", ("echo", n))
+        for n in sorted((x for x in args.echo.split(",") if x), key=int)
+    ]
     if args.k > 0:
         paths.append((f"broadcast {args.idle}", ("broadcast",)))
     return paths
@@ -313,7 +318,7 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
         "## Diagnostics (medians, fraction of one CPU)",
         "",
         "A server CPU well below 1.00 means the server was not saturated (latency-bound "
-        "closed loop, or a neighbour took the CPU: see 'other load'); a generator CPU "
+        "closed loop, or a neighbour took the CPU: see 'other tasks'); a generator CPU "
         "near 1.00 means the generator, not the server, was the limit.",
         "",
     ]
