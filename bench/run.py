@@ -271,7 +271,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def scenario_paths(args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
-    paths = [
+    paths: list[tuple[str, tuple[str, ...]]] = [
         (f"echo N={n}", ("echo", n))
         for n in sorted((x for x in args.echo.split(",") if x), key=int)
     ]

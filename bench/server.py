@@ -39,16 +39,16 @@ def build_sio(module_name: str, async_mode: str) -> Any:
     socketio = importlib.import_module(module_name)
     sio = socketio.AsyncServer(async_mode=async_mode)
 
-    @sio.event
+    @sio.event  # type: ignore[untyped-decorator]
     async def echo(sid: str, data: Any) -> Any:
         return data
 
-    @sio.event
+    @sio.event  # type: ignore[untyped-decorator]
     async def join(sid: str, room: str) -> bool:
         await sio.enter_room(sid, room)
         return True
 
-    @sio.event
+    @sio.event  # type: ignore[untyped-decorator]
     async def bcast(sid: str, data: dict[str, Any]) -> int:
         k = int(data["k"])
         for _ in range(k):
@@ -275,10 +275,9 @@ def main() -> None:
     if args.loop == "uvloop":
         import uvloop
 
-        loop_factory = uvloop.new_event_loop
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     else:
-        loop_factory = asyncio.new_event_loop
-    loop = loop_factory()
+        loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         if args.stack == "uvicorn":

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import os
 from collections.abc import Callable
+from typing import cast
 
 HANDSHAKE = (
     "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
@@ -85,9 +86,9 @@ class SioClient(asyncio.Protocol):
 
     # -- transport callbacks ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(HANDSHAKE.format(host=self.host, key=key).encode())
+        self.transport.write(HANDSHAKE.format(host=self.host, key=key).encode())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
