@@ -154,6 +154,8 @@ def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[s
     server_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.server.log")
     gen_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.loadgen.log")
     cmd = [PY, os.path.join(HERE, "server.py"), *impl_args, "--stack", stack, "--loop", args.loop]
+    if args.profile:
+        cmd += ["--profile", os.path.join(args.logs, f"{tag}-{stack}-{impl}.prof")]
     with open(server_log, "wb") as err:
         server = spawn(cmd, args.server_cpu, subprocess.PIPE, err, args.nice)
     try:
@@ -418,6 +420,11 @@ def main() -> None:
         type=int,
         default=0,
         help="niceness for server and generator (e.g. -10 on a machine shared with other work)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run each server under cProfile (slower!); stats in the logs folder",
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
     parser.add_argument(

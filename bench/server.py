@@ -218,6 +218,9 @@ async def serve_uvicorn(app: Any, sock: socket.socket) -> None:
         access_log=False,
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler
+    # turns that into a normal return (so the profile, if any, is written)
+    signal.signal(signal.SIGTERM, lambda *_: None)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
@@ -252,6 +255,7 @@ def main() -> None:
     parser.add_argument("--module", default="socketio", help="sio_integrations or socketio")
     parser.add_argument("--stack", choices=["uvicorn", "aiohttp"], required=True)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--profile", default="", help="write cProfile stats here on exit")
     args = parser.parse_args()
 
     rooms = RawRooms()
@@ -279,6 +283,12 @@ def main() -> None:
     else:
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     try:
         if args.stack == "uvicorn":
             loop.run_until_complete(serve_uvicorn(app, sock))
@@ -286,6 +296,9 @@ def main() -> None:
             loop.run_until_complete(serve_aiohttp(app, sock))
     finally:
         loop.close()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
 
 
 if __name__ == "__main__":
