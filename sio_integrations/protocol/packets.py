@@ -135,11 +135,6 @@ class Serializer(Protocol):
         ...
 
 
-def is_event_name_valid(name: object) -> bool:
-    """Whether ``name`` may travel as an event name (a string, not reserved)."""
-    return type(name) is str and name not in RESERVED_EVENTS
-
-
 def data_error(ptype: int, data: Any, ack_id: int | None) -> str | None:
     """Why ``data``/``ack_id`` cannot travel in a packet of type ``ptype`` (None if they can).
 
