@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import traceback
+from time import perf_counter
 from typing import Any
 
 from wsclient import Counter, SioClient, connect, parse_ack_id
@@ -313,17 +314,23 @@ class EchoLoop:
         self.running = True
         self.outstanding = 0
         self.drained = asyncio.Event()
+        self.recording = False
+        self.latencies: list[float] = []  # seconds, inside the measured window only
 
     def on_ack(self, c: SioClient, msg: bytes) -> None:
+        now = perf_counter()
         ack_id = parse_ack_id(msg)
         if ack_id < 0:
             return
+        if self.recording:
+            self.latencies.append(now - c.sent_at)
         if ack_id != c.expect:
             self.bad += 1
         elif ack_id & 63 == 0 and json.loads(msg[msg.find(b"[") :]) != ECHO_ACK:
             self.bad_payload += 1  # sampled: a server that acks with wrong data is caught
         self.acks += 1
         if self.running:
+            c.sent_at = now
             c.expect = c.emit(ECHO)
         else:
             c.expect = -1
@@ -339,11 +346,14 @@ async def phase_echo(
     for c in clients:
         c.on_message = loop.on_ack
     for c in clients:
+        c.sent_at = perf_counter()
         c.expect = c.emit(ECHO)
     await asyncio.sleep(warmup)
     start = Window(pid, loop.acks)
+    loop.recording = True
     await asyncio.sleep(measure)
     end = Window(pid, loop.acks)
+    loop.recording = False
     loop.running = False
     loop.outstanding = sum(1 for c in clients if c.expect >= 0)
     if loop.outstanding:
@@ -355,6 +365,10 @@ async def phase_echo(
         c.on_message = ignore
     result = start.rate(end)
     result.update(clients=len(clients), bad_ack_ids=loop.bad, bad_payloads=loop.bad_payload)
+    lat = sorted(loop.latencies)
+    if lat:
+        result["p50_us"] = lat[len(lat) // 2] * 1e6
+        result["p99_us"] = lat[min(len(lat) - 1, len(lat) * 99 // 100)] * 1e6
     if loop.bad or loop.bad_payload:
         raise RuntimeError(f"wrong acks: {loop.bad} bad ids, {loop.bad_payload} bad payloads")
     return result

@@ -234,6 +234,8 @@ def metrics_for(args: argparse.Namespace) -> list[Metric]:
     for n in sorted(int(x) for x in args.echo.split(",") if x):
         rows.append(Metric(f"echo N={n}", "acks/s", ("echo", str(n), "rate")))
         rows.append(Metric(f"echo N={n}", "acks/CPU-s", ("echo", str(n), "per_cpu_s")))
+        rows.append(Metric(f"echo N={n}", "p50 µs", ("echo", str(n), "p50_us"), False))
+        rows.append(Metric(f"echo N={n}", "p99 µs", ("echo", str(n), "p99_us"), False))
     if args.k > 0:
         label = f"broadcast {args.idle}"
         rows.append(Metric(label, "deliveries/s", ("broadcast", "rate")))
@@ -295,7 +297,7 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
     lines += [
         "",
         f"Medians over {args.reps} repetition(s). Ratios > 1 mean ours is better for "
-        "throughput; for RSS, < 1 means ours uses less memory.",
+        "throughput; for latency (µs) and RSS, < 1 means ours is better.",
         "",
     ]
     head = ["stack", "scenario", "unit", *impls]
