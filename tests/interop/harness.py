@@ -127,7 +127,8 @@ class ServerProcess:
         raise RuntimeError(f"server {self.name} did not start:\n{self.tail()}")
 
     def tail(self, lines: int = 60) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
