@@ -137,7 +137,8 @@ class AsyncEngine:
         """Send one message packet (FIFO per client); unknown sids are ignored."""
         client = self._clients.get(eio_sid)
         if client is not None:
-            await self._deliver(client, [message_frame(data)])
+            frame = "4" + data if data.__class__ is str else message_frame(data)
+            await self._deliver(client, [frame])
 
     async def send_many(self, eio_sid: str, items: list[str | bytes]) -> None:
         """Send several message packets, in order."""

@@ -139,7 +139,8 @@ class Engine:
         """Send one message packet (FIFO per client); unknown sids are ignored."""
         client = self._clients.get(eio_sid)
         if client is not None:
-            self._deliver(client, [message_frame(data)])
+            frame = "4" + data if data.__class__ is str else message_frame(data)
+            self._deliver(client, [frame])
 
     def send_many(self, eio_sid: str, items: list[str | bytes]) -> None:
         """Send several message packets, in order."""
