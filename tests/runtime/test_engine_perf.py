@@ -64,10 +64,25 @@ def engine_echo_app() -> Any:
     return ASGIApp(handler.engine, socketio_path="engine.io")
 
 
+def engineio_echo_app() -> Any:
+    """python-engineio's own server, for comparison only."""
+    import engineio
+
+    eio = engineio.AsyncServer(async_mode="asgi", ping_interval=60)
+
+    @eio.on("message")
+    async def message(sid: str, data: Any) -> None:
+        await eio.send(sid, data)
+
+    return engineio.ASGIApp(eio, engineio_path="engine.io")
+
+
 def serve(kind: str, port: int) -> None:
     import uvicorn
 
-    app = raw_echo_app if kind == "raw" else engine_echo_app()
+    apps = {"raw": lambda: raw_echo_app, "engine": engine_echo_app,
+            "engineio": engineio_echo_app}
+    app = apps[kind]()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 
 
@@ -195,7 +210,7 @@ def measure(kind: str, clients: int, seconds: float) -> tuple[float, float]:
             runner: Any = uvloop.run
         except ImportError:
             runner = asyncio.run
-        rate, per_cpu = runner(load(port, kind == "engine", clients, seconds, proc.pid))
+        rate, per_cpu = runner(load(port, kind != "raw", clients, seconds, proc.pid))
         print(f"{kind}: {rate:.0f} msgs/s, {per_cpu:.0f} msgs per server CPU-second",
               file=sys.stderr)
         return rate, per_cpu
@@ -214,7 +229,9 @@ def test_engine_websocket_echo_is_at_least_70_percent_of_raw_uvicorn() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", choices=["raw", "engine"])
+    parser.add_argument("--serve", choices=["raw", "engine", "engineio"])
+    parser.add_argument("--with-engineio", action="store_true",
+                        help="also measure python-engineio's AsyncServer")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=5)
@@ -224,6 +241,8 @@ def main() -> None:
         serve(args.serve, args.port)
         return
     results: dict[str, list[tuple[float, float]]] = {"raw": [], "engine": []}
+    if args.with_engineio:
+        results["engineio"] = []
     for _ in range(args.rounds):  # interleaved, so background load hits both alike
         for kind in results:
             results[kind].append(measure(kind, args.clients, args.seconds))
@@ -236,6 +255,8 @@ def main() -> None:
         "raw_msgs_per_cpu_s": round(best["raw"][1]),
         "engine_msgs_per_cpu_s": round(best["engine"][1]),
         "ratio_per_cpu": round(best["engine"][1] / best["raw"][1], 3),
+        **({"engineio_msgs_per_s": round(best["engineio"][0]),
+            "engineio_msgs_per_cpu_s": round(best["engineio"][1])} if args.with_engineio else {}),
     }))
 
 
