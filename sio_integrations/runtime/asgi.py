@@ -121,16 +121,22 @@ class ASGIDriver(AsyncDriver):
 
     async def respond(self, environ: Environ, status: int, headers: Headers, body: bytes) -> Any:
         send: Send = environ["asgi.send"]
-        if environ["asgi.scope"]["type"] == "websocket":
-            # refusing a websocket: close before accepting (the server answers HTTP 403)
-            await environ["asgi.receive"]()
-            await send({"type": "websocket.close", "code": 1008})
+        scope = environ["asgi.scope"]
+        if scope["type"] == "websocket":
+            await environ["asgi.receive"]()  # websocket.connect
+            if "websocket.http.response" in scope.get("extensions", {}):
+                # the server lets us refuse with a real HTTP response (status + JSON body)
+                await send({"type": "websocket.http.response.start", "status": status,
+                            "headers": _raw_headers(headers)})
+                await send({"type": "websocket.http.response.body", "body": body})
+            else:  # close before accepting: the server answers HTTP 403
+                await send({"type": "websocket.close", "code": 1008})
             return None
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                "headers": _raw_headers(headers),
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -268,6 +274,10 @@ class ASGIApp:
             await send({"type": done + ".complete"})
             if done == "lifespan.shutdown":
                 return
+
+
+def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:

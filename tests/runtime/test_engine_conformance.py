@@ -103,9 +103,13 @@ def test_unknown_sid_and_bad_method_with_sid(server: Running) -> None:
 @pytest.mark.parametrize("query", ["transport=websocket", "EIO=abc&transport=websocket",
                                    "EIO=4", "EIO=4&transport=abc", "EIO=4&transport=polling"])
 def test_websocket_refused_on_bad_query(server: Running, query: str) -> None:
-    with pytest.raises(websocket.WebSocketException):
+    with pytest.raises(websocket.WebSocketException) as info:
         ws = server.websocket(query)
         ws.recv()  # a server that accepted would send the open packet
+    if server.mode == "uvicorn":  # refused with the Engine.IO error response
+        assert isinstance(info.value, websocket.WebSocketBadStatusException)
+        assert info.value.status_code == 400
+        assert json.loads(info.value.resp_body)["code"] in (0, 3, 5)
 
 
 # -- messages over long polling ---------------------------------------------------------
