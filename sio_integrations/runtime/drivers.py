@@ -276,3 +276,26 @@ class SyncDriver:
         raise ConfigurationError(
             f"async_mode {self.mode!r} is WSGI: wrap the app with WSGIApp instead of attach()"
         )
+
+
+class _TornadoTarget:
+    """What engineio's Tornado handler reads from its "server": a request entry point and
+    an origin policy. The engine checks origins itself, so Tornado is told to allow all."""
+
+    cors_allowed_origins = "*"
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+
+    async def handle_request(self, handler: Any) -> Any:
+        return await self._engine.handle_request(handler)
+
+
+def tornado_handler(engine: Any) -> Any:
+    """A Tornado ``RequestHandler`` class serving ``engine`` (async_mode ``"tornado"``).
+
+    Route it like any handler: ``(r"/socket.io/", tornado_handler(sio.eio))``.
+    """
+    from engineio.async_drivers.tornado import get_tornado_handler
+
+    return get_tornado_handler(_TornadoTarget(engine))
