@@ -27,7 +27,7 @@ step() {
 
 step ruff check .
 step mypy
-step lint-imports
+step lint-imports --no-logo
 step python tools/unasync.py --check
 
 log "pytest $*"
