@@ -174,6 +174,42 @@ def test_websocket_text_and_binary(server: Running) -> None:
     ws.close()
 
 
+def _check_burst(received: list[str]) -> None:
+    assert len(received) == harness.BURST * harness.BURST_SENDERS
+    for i in range(harness.BURST_SENDERS):
+        mine = [m for m in received if m.startswith(f"4t{i}-")]
+        assert mine == [f"4t{i}-{n}" for n in range(harness.BURST)]  # FIFO per sender
+
+
+def test_concurrent_senders_on_websocket(server: Running) -> None:
+    ws = server.websocket()
+    ws.recv()
+    ws.send("4burst")
+    received: list[str] = []
+    while len(received) < harness.BURST * harness.BURST_SENDERS:
+        frame = ws.recv()
+        if frame != "2":
+            received.append(frame)
+        else:
+            ws.send("3")
+    _check_burst(received)
+    ws.close()
+
+
+def test_concurrent_senders_on_polling(server: Running) -> None:
+    sid, _ = server.handshake()
+    server.post(sid, "4burst")
+    received: list[str] = []
+    for _ in range(100):
+        if len(received) >= harness.BURST * harness.BURST_SENDERS:
+            break
+        frames = server.poll(sid).text.split("\x1e")
+        received.extend(f for f in frames if f not in ("2", "6"))
+        if "2" in frames:
+            server.post(sid, "3")
+    _check_burst(received)
+
+
 def test_websocket_bad_packet_closes(server: Running) -> None:
     ws = server.websocket()
     sid = json.loads(ws.recv()[1:])["sid"]

@@ -23,6 +23,9 @@ from sio_integrations.runtime.asgi import ASGIApp
 from sio_integrations.runtime.wsgi import WSGIApp
 
 MODES = ["uvicorn", "aiohttp", "threading"]
+#: "burst": BURST_SENDERS concurrent senders (tasks or threads) send BURST messages each
+BURST = 200
+BURST_SENDERS = 4
 PATH = "/engine.io/"
 
 
@@ -73,6 +76,14 @@ class AsyncEcho:
             await self.engine.close(sid)
         elif data == "many":
             await self.engine.send_many(sid, ["one", b"\x02", "three"])
+        elif data == "burst":
+            async def sender(i: int) -> None:
+                for n in range(BURST):
+                    await self.engine.send(sid, f"t{i}-{n}")
+                    if n % 7 == 0:
+                        await asyncio.sleep(0)
+
+            await asyncio.gather(*(sender(i) for i in range(BURST_SENDERS)))
         else:
             await self.engine.send(sid, data)
 
@@ -94,6 +105,16 @@ class SyncEcho:
             self.engine.close(sid)
         elif data == "many":
             self.engine.send_many(sid, ["one", b"\x02", "three"])
+        elif data == "burst":
+            def sender(i: int) -> None:
+                for n in range(BURST):
+                    self.engine.send(sid, f"t{i}-{n}")
+
+            threads = [threading.Thread(target=sender, args=(i,)) for i in range(BURST_SENDERS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
         else:
             self.engine.send(sid, data)
 
