@@ -27,10 +27,13 @@ pytestmark = pytest.mark.timeout(120)
 
 FULL_MODES = ("asgi", "threading")
 SUBSET_MODES = ("aiohttp", "eventlet", "gevent")
-CORE = ("connect", "auth", "namespace", "reject", "acks", "binary", "rooms", "disconnect",
-        "large", "burst")
+CORE = ("connect", "auth", "namespace", "reject", "acks", "binary", "binary_base64", "rooms",
+        "disconnect", "large", "burst")
 SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect")
 OURS_ONLY = ("order", "unknown_namespace")
+# Run against a server with a short heartbeat (its own batch).
+HEARTBEAT = {"ping_interval": 0.5, "ping_timeout": 1}
+HEARTBEAT_MODES = ("asgi", "threading", "aiohttp")
 
 
 def scenarios_for(mode: str) -> list[str]:
@@ -41,6 +44,8 @@ def scenarios_for(mode: str) -> list[str]:
 
 
 def cases(scenario: str) -> list[Any]:
+    if scenario == "heartbeat":
+        return [pytest.param(m, t, id=f"{m}-{t}") for m in HEARTBEAT_MODES for t in TRANSPORTS]
     modes = FULL_MODES if scenario in CORE + OURS_ONLY else ()
     if scenario in SUBSET:
         modes = modes + SUBSET_MODES
@@ -57,13 +62,15 @@ class Batches:
         self.lock = threading.Lock()
 
     def get(self, mode: str, transport: str, scenario: str) -> Any:
-        server = self.pool.get(mode)
+        heartbeat = scenario == "heartbeat"
+        server = self.pool.get(mode, **HEARTBEAT) if heartbeat else self.pool.get(mode)
+        key = f"{mode}-heartbeat" if heartbeat else mode
         with self.lock:
-            if mode not in self.results:
-                names = scenarios_for(mode)
+            if key not in self.results:
+                names = ["heartbeat"] if heartbeat else scenarios_for(mode)
                 jobs = [(server.url, t, names) for t in TRANSPORTS]
-                self.results[mode] = run_js_many(self.node, jobs)
-        results = self.results[mode][TRANSPORTS.index(transport)]
+                self.results[key] = run_js_many(self.node, jobs)
+        results = self.results[key][TRANSPORTS.index(transport)]
         return scenario_result(results, scenario, server)
 
 
@@ -138,6 +145,30 @@ def test_binary_nested_both_ways(js: Batches, mode: str, transport: str) -> None
         b(b"raw"), {"x": [b(b"\xff\x00"), {"y": b(bytes(range(256)))}]}, "text"
     ]
     assert r["pushed_is_buffer"] is True
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("binary_base64"))
+def test_binary_forced_base64(js: Batches, mode: str, transport: str) -> None:
+    """engine.io-client's forceBase64 sends binary as "b<base64>" text frames, on websocket
+    too; the JS server decodes them on every transport."""
+    r = js.get(mode, transport, "binary_base64")
+    assert r["echoed"] == {"types": [{"list": [{"b": "bytes:4"}]}],
+                           "data": [{"list": [{"b": b(bytes([0, 1, 2, 255]))}]}]}
+    assert r["pushed"] == [
+        b(b"raw"), {"x": [b(b"\xff\x00"), {"y": b(bytes(range(256)))}]}, "text"
+    ]
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("heartbeat"))
+def test_short_heartbeat_keeps_idle_client(js: Batches, mode: str, transport: str,
+                                           request: pytest.FixtureRequest) -> None:
+    if IMPL == "reference":
+        request.applymarker(pytest.mark.xfail(
+            reason="python-engineio advertises a sub-second pingInterval as 0", strict=False))
+    r = js.get(mode, transport, "heartbeat")
+    assert (r["ping_interval"], r["ping_timeout"]) == (500, 1000), "handshake values in ms"
+    assert r["pings"] >= 3, "about one ping per 0.5 s over 2.5 s idle"
+    assert r["reasons"] == [] and r["connected"] is True and r["same_sid"] is True
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("rooms"))

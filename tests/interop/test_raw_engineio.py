@@ -166,6 +166,27 @@ def test_close_packet_answers_pending_poll(servers: ServerPool, mode: str,
     assert log["disconnect"] == ["client disconnect"]
 
 
+@pytest.mark.parametrize("mode", ["asgi", "threading", "aiohttp"])
+def test_silent_client_closed_by_ping_timeout(servers: ServerPool, mode: str,
+                                              request: pytest.FixtureRequest) -> None:
+    if IMPL == "reference":
+        request.applymarker(pytest.mark.xfail(
+            reason="python-engineio advertises a sub-second pingInterval as 0", strict=False))
+    url = servers.get(mode, ping_interval=0.5, ping_timeout=1).url
+    p = Polling(url)
+    p.open()
+    assert (p.handshake["pingInterval"], p.handshake["pingTimeout"]) == (500, 1000)
+    sid = p.connect()
+    started = time.monotonic()
+    log = server_log(url, sid)
+    while not log["disconnect"] and time.monotonic() - started < 6:
+        time.sleep(0.1)  # the client stays silent: no GET, so no PONG
+        log = server_log(url, sid)
+    elapsed = time.monotonic() - started
+    assert log["disconnect"] == ["ping timeout"]
+    assert elapsed < 4.0, f"closed {elapsed:.1f} s after the last request (0.5 + 1 s expected)"
+
+
 def server_log(url: str, sid: str) -> dict[str, Any]:
     observer = peer.Client(reconnection=False)
     observer.connect(url, transports=["websocket"], wait_timeout=10)

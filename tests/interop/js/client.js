@@ -208,6 +208,29 @@ const scenarios = {
     };
   },
 
+  // forceBase64: binary goes as "b<base64>" text frames even over websocket.
+  async binary_base64(ctx) {
+    const s = await ctx.connect('/', { forceBase64: true });
+    const echoed = await ctx.ack1(s, 'bin_echo', { list: [{ b: Buffer.from([0, 1, 2, 255]) }] });
+    const push = ctx.next(s, 'bin_push');
+    await ctx.ack1(s, 'want_bin');
+    return { echoed: toJson(echoed), pushed: toJson(await push) };
+  },
+
+  // Idle for a while on a server with a short pingInterval: the session must survive.
+  async heartbeat(ctx) {
+    const s = await ctx.connect('/');
+    let pings = 0;
+    s.io.on('ping', () => { pings += 1; });
+    const reasons = ctx.collect(s, 'disconnect');
+    await new Promise((r) => setTimeout(r, 2500));
+    const who = await ctx.ack1(s, 'whoami');
+    return {
+      pings, reasons, connected: s.connected, same_sid: who.sid === s.id,
+      ping_interval: s.io.engine._pingInterval, ping_timeout: s.io.engine._pingTimeout,
+    };
+  },
+
   async rooms(ctx) {
     const tag = `${process.pid}-${Date.now()}-${ctx.transport}`;
     const r1 = `room-a-${tag}`;
