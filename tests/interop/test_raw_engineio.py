@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 import requests
-import socketio as peer  # python-socketio's client, used only to query the server's log
+import socketio as peer
+import websocket  # python-socketio's client, used only to query the server's log
 
 from tests.interop.harness import IMPL, ServerPool, ours_only
 
@@ -185,6 +186,41 @@ def test_silent_client_closed_by_ping_timeout(servers: ServerPool, mode: str,
     elapsed = time.monotonic() - started
     assert log["disconnect"] == ["ping timeout"]
     assert elapsed < 4.0, f"closed {elapsed:.1f} s after the last request (0.5 + 1 s expected)"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_close_packet_closes_websocket(servers: ServerPool, mode: str,
+                                       request: pytest.FixtureRequest) -> None:
+    """An Engine.IO CLOSE packet on a websocket ends it promptly with a close frame."""
+    if IMPL == "reference" and mode in ("asgi", "aiohttp"):
+        request.applymarker(pytest.mark.xfail(
+            reason="python-engineio's async server keeps the websocket open", strict=True))
+    server = servers.get(mode)
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", timeout=5)
+    try:
+        assert ws.recv().startswith("0{")
+        ws.send("40")
+        opened = ws.recv()
+        assert opened.startswith("40{"), opened
+        sid = json.loads(opened[2:])["sid"]
+        ws.send("1")
+        started = time.monotonic()
+        opcode = None
+        for _ in range(10):  # skip any message still in flight, stop at the close frame
+            opcode, _data = ws.recv_data(control_frame=True)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+        assert time.monotonic() - started < 2.0
+    finally:
+        ws.close(timeout=1)
+    deadline = time.monotonic() + 5
+    log = server_log(server.url, sid)
+    while not log["disconnect"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        log = server_log(server.url, sid)
+    assert len(log["disconnect"]) == 1, log
 
 
 def server_log(url: str, sid: str) -> dict[str, Any]:
