@@ -147,6 +147,8 @@ class ServerProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self._reader.join(timeout=2)
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
         self._log.close()
 
 
