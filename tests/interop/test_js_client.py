@@ -185,12 +185,14 @@ def test_rooms_and_broadcast_with_skip_sid(js: Batches, mode: str, transport: st
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("disconnect"))
-def test_server_side_disconnect(js: Batches, mode: str, transport: str) -> None:
+def test_server_and_client_side_disconnect(js: Batches, mode: str, transport: str) -> None:
     r = js.get(mode, transport, "disconnect")
     assert r["client_reason"] == "io server disconnect"
     assert r["kicked_connected"] is False
     assert r["kicked_log"] == {"connect": ["ok"], "disconnect": ["server disconnect"]}
     assert r["leaver_log"] == {"connect": ["ok"], "disconnect": ["client disconnect"]}
+    assert r["busy_leaver_log"] == {"connect": ["ok"], "disconnect": ["client disconnect"]}, (
+        "the DISCONNECT packet precedes the transport close even while a handler runs")
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("large"))

@@ -269,22 +269,30 @@ const scenarios = {
     const reason = ctx.next(kicked, 'disconnect');
     kicked.emit('kick_me');
     const [clientReason] = await reason;
-    const leaver = await ctx.connect('/');
+    const [leaver, busyLeaver] = await Promise.all([ctx.connect('/'), ctx.connect('/')]);
     const leaverId = leaver.id;
+    const busyId = busyLeaver.id;
     leaver.disconnect();
+    // The busy one leaves while the server still runs a slow handler of its own
+    // ('ordered' 0 sleeps 0.3 s): its DISCONNECT packet was sent before the close all the same.
+    busyLeaver.emit('ordered', 0);
+    busyLeaver.disconnect();
     // The server learns about a client-side disconnect asynchronously: poll, bounded.
-    let leaverLog = null;
-    for (let i = 0; i < 50; i += 1) {
-      leaverLog = await ctx.ack1(observer, 'get_log', leaverId);
-      if (leaverLog.disconnect.length > 0) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const kickedLog = await ctx.ack1(observer, 'get_log', kickedId);
+    const logOf = async (id) => {
+      let log = null;
+      for (let i = 0; i < 50; i += 1) {
+        log = await ctx.ack1(observer, 'get_log', id);
+        if (log.disconnect.length > 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return log;
+    };
     return {
       client_reason: clientReason,
       kicked_connected: kicked.connected,
-      kicked_log: kickedLog,
-      leaver_log: leaverLog,
+      kicked_log: await logOf(kickedId),
+      leaver_log: await logOf(leaverId),
+      busy_leaver_log: await logOf(busyId),
     };
   },
 
