@@ -186,8 +186,9 @@ def find_node() -> str:
     node_bin = shutil.which("node")
     need(node_bin is not None, "node is not installed")
     assert node_bin is not None
+    wanted = json.loads((JS_DIR / "package.json").read_text())["dependencies"]
     with _npm_lock:
-        if not (JS_DIR / "node_modules" / "socket.io-client").is_dir():
+        if not all((JS_DIR / "node_modules" / name).is_dir() for name in wanted):
             npm = shutil.which("npm")
             need(npm is not None, "npm is not installed")
             assert npm is not None
@@ -200,8 +201,10 @@ def find_node() -> str:
     return node_bin
 
 
-def start_js(node_bin: str, url: str, transport: str, scenarios: Sequence[str]) -> Any:
-    job = {"url": url, "transport": transport, "scenarios": list(scenarios), "timeout_ms": 25000}
+def start_js(node_bin: str, url: str, transport: str, scenarios: Sequence[str],
+             parser: str | None = None) -> Any:
+    job = {"url": url, "transport": transport, "scenarios": list(scenarios), "timeout_ms": 25000,
+           "parser": parser}
     proc = subprocess.Popen(
         [node_bin, str(JS_DIR / "client.js")],
         stdin=subprocess.PIPE,
@@ -237,10 +240,11 @@ def finish_js(handle: Any, timeout: float = 45.0) -> dict[str, dict[str, Any]]:
 
 
 def run_js_many(
-    node_bin: str, jobs: Sequence[tuple[str, str, Sequence[str]]]
+    node_bin: str, jobs: Sequence[tuple[str, str, Sequence[str]]], parser: str | None = None
 ) -> list[dict[str, dict[str, Any]]]:
     """Run several harness jobs (url, transport, scenarios) concurrently."""
-    handles = [start_js(node_bin, url, transport, names) for url, transport, names in jobs]
+    handles = [start_js(node_bin, url, transport, names, parser)
+               for url, transport, names in jobs]
     return [finish_js(h) for h in handles]
 
 

@@ -34,6 +34,8 @@ OURS_ONLY = ("order", "unknown_namespace")
 # Run against a server with a short heartbeat (its own batch).
 HEARTBEAT = {"ping_interval": 0.5, "ping_timeout": 1}
 HEARTBEAT_MODES = ("asgi", "threading", "aiohttp")
+# socket.io-msgpack-parser in the client, serializer="msgpack" on the server (own batch).
+MSGPACK = ("connect", "namespace", "reject", "acks", "binary", "rooms")
 
 
 def scenarios_for(mode: str) -> list[str]:
@@ -61,15 +63,18 @@ class Batches:
         self.results: dict[str, list[dict[str, Any]]] = {}
         self.lock = threading.Lock()
 
-    def get(self, mode: str, transport: str, scenario: str) -> Any:
-        heartbeat = scenario == "heartbeat"
-        server = self.pool.get(mode, **HEARTBEAT) if heartbeat else self.pool.get(mode)
-        key = f"{mode}-heartbeat" if heartbeat else mode
+    def get(self, mode: str, transport: str, scenario: str, parser: str | None = None) -> Any:
+        if scenario == "heartbeat":
+            server, key, names = self.pool.get(mode, **HEARTBEAT), f"{mode}-hb", ["heartbeat"]
+        elif parser == "msgpack":
+            server = self.pool.get(mode, serializer="msgpack")
+            key, names = f"{mode}-msgpack", list(MSGPACK)
+        else:
+            server, key, names = self.pool.get(mode), mode, scenarios_for(mode)
         with self.lock:
             if key not in self.results:
-                names = ["heartbeat"] if heartbeat else scenarios_for(mode)
                 jobs = [(server.url, t, names) for t in TRANSPORTS]
-                self.results[key] = run_js_many(self.node, jobs)
+                self.results[key] = run_js_many(self.node, jobs, parser)
         results = self.results[key][TRANSPORTS.index(transport)]
         return scenario_result(results, scenario, server)
 
@@ -234,3 +239,31 @@ def test_events_handled_in_arrival_order(js: Batches, mode: str, transport: str)
 def test_unknown_namespace_refused_like_js_server(js: Batches, mode: str, transport: str) -> None:
     r = js.get(mode, transport, "unknown_namespace")
     assert r["message"] == "Invalid namespace"
+
+
+@pytest.mark.parametrize(("mode", "transport"), [
+    pytest.param(m, t, id=f"{m}-{t}") for m in FULL_MODES for t in TRANSPORTS])
+def test_msgpack_parser(js: Batches, mode: str, transport: str) -> None:
+    """socket.io-msgpack-parser against serializer='msgpack': every packet is binary."""
+    def get(name: str) -> Any:
+        return js.get(mode, transport, name, parser="msgpack")
+
+    connect = get("connect")
+    assert connect["who"]["sid"] == connect["id"]
+    assert connect["who"]["transport"] == engine_transport(transport)
+    namespace = get("namespace")
+    assert namespace["chat_echo"] == {"ns": "/chat", "sid": namespace["chat_id"], "data": "c"}
+    assert namespace["chat_msgs"] == [{"ns": "/chat", "data": "p"}]
+    assert namespace["root_msgs"] == []
+    reject = get("reject")
+    assert reject["root"] == {"message": "not allowed", "data": {"k": "v"}}
+    acks = get("acks")
+    assert acks["multi"] == [1, "two", {"three": [3]}]
+    assert acks["called"] == {"call_result": {"got": {"x": 1}, "from": "js"}}
+    assert acks["cb_result"] == ["r1", {"r2": ["A", 2]}]
+    binary = get("binary")
+    assert binary["echoed"]["types"] == [
+        {"list": [{"b": "bytes:4"}, "bytes:3000"], "s": "x", "n": None}, "bytes:4"]
+    assert binary["pushed"] == [
+        b(b"raw"), {"x": [b(b"\xff\x00"), {"y": b(bytes(range(256)))}]}, "text"]
+    assert get("rooms")["got"] == {"a": ["m3"], "b": ["m1"], "c": ["m2"]}

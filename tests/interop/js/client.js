@@ -3,7 +3,7 @@
 //
 // Reads one JSON job on stdin:
 //   {"url": "http://127.0.0.1:PORT", "transport": "polling"|"websocket"|"upgrade",
-//    "scenarios": ["connect", "auth", ...], "timeout_ms": 15000}
+//    "scenarios": ["connect", "auth", ...], "timeout_ms": 15000, "parser": "msgpack"?}
 // runs the scenarios concurrently and prints one JSON line per scenario:
 //   {"scenario": NAME, "ok": true, "result": {...}} or {"scenario": NAME, "ok": false, "error": "..."}
 // then {"done": true}. Scenarios only observe; the Python tests decide what is right.
@@ -47,6 +47,8 @@ class Ctx {
   constructor(job) {
     this.url = job.url;
     this.transport = job.transport;
+    // socket.io-msgpack-parser on both sides (server: serializer='msgpack')
+    this.parser = job.parser === 'msgpack' ? require('socket.io-msgpack-parser') : undefined;
     this.sockets = [];
   }
 
@@ -56,6 +58,7 @@ class Ctx {
       reconnection: false,
       timeout: ACK_MS,
       ...transportOptions(this.transport),
+      ...(this.parser ? { parser: this.parser } : {}),
       ...(extra || {}),
     };
   }
