@@ -43,6 +43,8 @@ RENAMES = {
     "AsyncDriver": "SyncDriver",
     "AsyncWebSocket": "SyncWebSocket",
     "AsyncEngineHandler": "EngineHandler",
+    "AsyncEngineCore": "EngineCore",
+    "AsyncEngineTransports": "EngineTransports",
     "AsyncClient": "Client",
     "AsyncSimpleClient": "SimpleClient",
     "AsyncClientNamespace": "ClientNamespace",

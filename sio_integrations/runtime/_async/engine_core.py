@@ -1,0 +1,287 @@
+"""The Engine.IO server core: per-client state, delivery, closing and the heartbeat service.
+
+Asyncio source of the generated synchronous twin. Hot path on websocket: a frame is read
+(:mod:`.engine_transports`), appended to the client's inbox, and a drain task (started only
+when none runs) hands it to ``engine_message``; ``send`` writes straight to the websocket
+unless a write is already in flight, in which case the frame joins a small pending deque
+that the writer in flight flushes.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from typing import Any, Protocol
+
+from ...options import TRANSPORTS, EngineOptions
+from ...protocol.engine import http as eio_http
+from ...protocol.engine.packets import CLOSE_FRAME, PING_FRAME
+from ...protocol.engine.requests import RequestError
+from ...protocol.engine.session import Heartbeat, Session
+from ..drivers import AsyncDriver, AsyncWebSocket, Environ
+
+# Reasons that come from the peer: messages it sent before leaving are still delivered.
+_PEER_REASONS = frozenset(
+    {"client disconnect", "transport close", "transport error", "parse error"}
+)
+# Reasons after which the peer is told with a CLOSE packet.
+_TELL_PEER = frozenset({"server disconnect", "server shutting down", "ping timeout"})
+
+
+class AsyncEngineHandler(Protocol):
+    """What the engine calls (the Socket.IO server implements it)."""
+
+    async def engine_connect(self, eio_sid: str, environ: dict[str, Any]) -> None: ...
+
+    async def engine_message(self, eio_sid: str, data: str | bytes) -> None: ...
+
+    async def engine_disconnect(self, eio_sid: str, reason: str) -> None: ...
+
+
+class _Client:
+    """Runtime state of one session next to its sans-IO :class:`Session`."""
+
+    __slots__ = (
+        "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
+        "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
+        "drain_task",
+    )
+
+    def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
+        self.sid = session.sid
+        self.session = session
+        self.environ = environ
+        self.mutex = mutex
+        self.poll_event = event  # wakes a waiting long-polling GET
+        self.ws: AsyncWebSocket | None = None  # set once the websocket is the transport
+        self.probe: AsyncWebSocket | None = None  # a websocket being upgraded to
+        self.inbox: collections.deque[str | bytes] = collections.deque()
+        self.draining = False
+        self.writing = False
+        self.pending: collections.deque[str | bytes] = collections.deque()
+        self.closed = False
+        self.connected = False
+        self.pending_disconnect: str | None = None
+        self.drain_task: Any = None  # keeps the running drain task referenced
+
+
+class AsyncEngineCore:
+    """State and plumbing shared by the request handlers of :class:`AsyncEngine`."""
+
+    def __init__(
+        self,
+        options: EngineOptions,
+        handler: AsyncEngineHandler,
+        *,
+        async_mode: str | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.options = options
+        self.handler = handler
+        self.driver = AsyncDriver.load(
+            async_mode or options.async_mode, options.max_http_buffer_size
+        )
+        self.async_mode = self.driver.mode
+        self.backend = self.driver.backend
+        self.logger = logger or logging.getLogger("sio_integrations.engine")
+        self._clients: dict[str, _Client] = {}
+        self._transports = tuple(t for t in TRANSPORTS if t in options.transports)
+        self._cors_disabled = options.cors_allowed_origins == []
+        self._poll_timeout = options.ping_interval + options.ping_timeout
+        shortest = min(options.ping_interval, options.ping_timeout, options.upgrade_timeout)
+        self._resolution = min(max(shortest / 10, 0.005), 0.5)
+        # the service never sleeps past the first ping of a session created meanwhile
+        self._max_sleep = min(1.0, options.ping_interval, options.upgrade_timeout)
+        self._service: Any = None
+        self._stop = self.backend.event()
+        self._stopping = False
+
+    async def _respond(
+        self,
+        environ: Environ,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        preflight: bool = False,
+        cors: bool = True,
+    ) -> Any:
+        if cors:
+            headers = headers + eio_http.cors_headers(
+                origin=environ.get("HTTP_ORIGIN"),
+                preflight=preflight,
+                request_headers=environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+                credentials=self.options.cors_credentials,
+                disabled=self._cors_disabled,
+            )
+        return await self.driver.respond(environ, status, headers, body)
+
+    async def _refuse(
+        self,
+        environ: Environ,
+        error: RequestError,
+        *,
+        cors: bool = True,
+        client: _Client | None = None,
+        close_reason: str = "transport error",
+    ) -> Any:
+        self.logger.warning(
+            "Engine.IO request refused: %s (%s %s?%s from %s)",
+            error.reason,
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            environ.get("REMOTE_ADDR", "?"),
+        )
+        if client is not None and error.close_session:
+            await self._close_client(client, close_reason)
+        headers = [("Content-Type", eio_http.ERROR_CONTENT_TYPE)]
+        return await self._respond(environ, error.status, headers, error.body(), cors=cors)
+
+    async def _connect(self, client: _Client) -> bool:
+        try:
+            await self.handler.engine_connect(client.sid, client.environ)
+        except Exception:
+            self.logger.exception("engine_connect failed for %s", client.sid)
+            client.closed = True
+            self._clients.pop(client.sid, None)
+            return False
+        with client.mutex:
+            client.connected = True
+            closed_meanwhile = client.closed and not client.draining
+        if closed_meanwhile:  # closed while engine_connect ran: disconnect was held back
+            await self._notify_disconnect(client.sid, client.session.close_reason or "")
+            return False
+        return True
+
+    # -- delivery -------------------------------------------------------------------------
+    async def _receive(self, client: _Client, messages: list[str | bytes]) -> None:
+        with client.mutex:
+            client.inbox.extend(messages)
+            if client.draining:
+                return
+            client.draining = True
+        client.drain_task = self.backend.start(self._drain, client)
+
+    async def _drain(self, client: _Client) -> None:
+        """Hand the inbox to the handler, serially, then exit (one task per burst)."""
+        inbox = client.inbox
+        handler = self.handler.engine_message
+        sid = client.sid
+        while True:
+            with client.mutex:
+                if not inbox:
+                    client.draining = False
+                    reason, client.pending_disconnect = client.pending_disconnect, None
+                    break
+                data = inbox.popleft()
+            try:
+                await handler(sid, data)
+            except Exception:
+                self.logger.exception("engine_message failed for %s", sid)
+        if reason is not None:
+            await self._notify_disconnect(sid, reason)
+
+    async def _deliver(self, client: _Client, frames: list[str | bytes]) -> None:
+        with client.mutex:
+            if client.closed:
+                return
+            if client.ws is None:  # long polling, or an upgrade under way
+                client.session.outbox.extend(frames)
+                client.poll_event.set()
+                return
+            if client.writing:
+                client.pending.extend(frames)
+                return
+            client.writing = True
+        await self._write_claimed(client, frames)
+
+    async def _write_claimed(self, client: _Client, frames: list[str | bytes]) -> None:
+        """Write ``frames`` and whatever queues behind them; the caller set ``writing``."""
+        ws = client.ws
+        assert ws is not None
+        try:
+            while True:
+                for frame in frames:
+                    await ws.send(frame)
+                with client.mutex:
+                    if not client.pending:
+                        client.writing = False
+                        return
+                    frames = list(client.pending)
+                    client.pending.clear()
+        except Exception:
+            with client.mutex:
+                client.writing = False
+                client.pending.clear()
+            await self._close_client(client, "transport error")
+
+    # -- closing --------------------------------------------------------------------------
+    async def _close_client(self, client: _Client, reason: str) -> None:
+        with client.mutex:
+            if client.closed:
+                return
+            client.closed = True
+            if reason not in _PEER_REASONS:
+                client.inbox.clear()
+            deferred = client.draining
+            if deferred:
+                client.pending_disconnect = reason
+            tell = reason in _TELL_PEER and client.ws is not None and not client.writing
+            if tell:
+                client.writing = True
+            notify = not deferred and client.connected
+        client.session.close(reason)
+        if self._clients.get(client.sid) is client:
+            del self._clients[client.sid]
+        client.poll_event.set()  # a waiting GET answers "1" (or "6" when the client left)
+        ws, probe = client.ws, client.probe
+        if ws is not None and tell:
+            try:
+                await ws.send(CLOSE_FRAME)
+            except Exception:
+                pass
+        if notify:
+            await self._notify_disconnect(client.sid, reason)
+        # last: some hosts (aiohttp) wait for the peer's close frame here
+        if ws is not None:
+            await ws.close()
+        if probe is not None:
+            await probe.close()
+
+    async def _notify_disconnect(self, sid: str, reason: str) -> None:
+        try:
+            await self.handler.engine_disconnect(sid, reason)
+        except Exception:
+            self.logger.exception("engine_disconnect failed for %s", sid)
+
+    # -- heartbeat service --------------------------------------------------------------
+    def _start_service(self) -> None:
+        if self._service is None and not self._stopping and self.options.monitor_clients:
+            self._service = self.backend.spawn(self._run_service)
+
+    async def _run_service(self) -> None:
+        """Ping every session on time, close the silent ones, expire stalled upgrades."""
+        while not self._stopping:
+            now = self.backend.monotonic()
+            wake = now + self._max_sleep
+            for client in list(self._clients.values()):
+                session = client.session
+                if session.upgrade_expired(now):
+                    await self._expire_upgrade(client)
+                beat = session.heartbeat(now)
+                if beat is Heartbeat.PING:
+                    await self._deliver(client, [PING_FRAME])
+                elif beat is Heartbeat.TIMEOUT:
+                    await self._close_client(client, "ping timeout")
+                    continue
+                wake = min(wake, session.next_deadline())
+            delay = max(wake - self.backend.monotonic(), self._resolution)
+            await self.backend.wait_event(self._stop, delay)
+
+    async def _expire_upgrade(self, client: _Client) -> None:
+        probe = client.probe
+        with client.mutex:
+            client.session.abort_upgrade()
+        if probe is not None:
+            await probe.close()

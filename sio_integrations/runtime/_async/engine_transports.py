@@ -1,0 +1,231 @@
+"""Engine.IO transports: long-polling requests and websockets (asyncio source)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import RemoteProtocolError
+from ...protocol.engine import http as eio_http
+from ...protocol.engine.packets import (
+    CLOSE_FRAME,
+    NOOP_FRAME,
+    PONG_PROBE_FRAME,
+    PacketType,
+    decode_frame,
+    decode_payload,
+    encode_payload,
+)
+from ...protocol.engine.requests import (
+    ErrorCode,
+    RequestError,
+    body_too_large,
+    check_content_length,
+)
+from ...protocol.engine.session import PollMode, UpgradeState
+from ..drivers import AsyncWebSocket, Environ
+from .engine_core import AsyncEngineCore, _Client
+
+
+class AsyncEngineTransports(AsyncEngineCore):
+    """Long polling (GET/POST) and websocket (open, upgrade, read loop)."""
+
+    # -- long polling ---------------------------------------------------------------------
+    async def _poll(self, environ: Environ, client: _Client) -> Any:
+        session = client.session
+        with client.mutex:
+            mode = session.begin_poll()
+        if isinstance(mode, RequestError):
+            return await self._refuse(environ, mode, client=client)
+        if mode is PollMode.NOOP:
+            return await self._payload(environ, [NOOP_FRAME])
+        try:
+            if not session.outbox and not client.closed:
+                await self.backend.wait_event(client.poll_event, self._poll_timeout)
+            with client.mutex:
+                client.poll_event.clear()
+                if session.upgrade is UpgradeState.UPGRADING and not client.closed:
+                    frames: list[str | bytes] = [NOOP_FRAME]  # the outbox goes to the websocket
+                else:
+                    frames = session.take_outbox()
+        finally:
+            session.end_poll()
+        if client.closed:
+            if session.close_reason == "client disconnect":
+                frames = frames or [NOOP_FRAME]
+            else:
+                frames.append(CLOSE_FRAME)
+        return await self._payload(environ, frames or [NOOP_FRAME])
+
+    async def _payload(self, environ: Environ, frames: list[str | bytes]) -> Any:
+        body = encode_payload(frames).encode()
+        headers = [("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)]
+        if self.options.http_compression:
+            body, encoding = eio_http.compress(
+                body, environ.get("HTTP_ACCEPT_ENCODING"), self.options.compression_threshold
+            )
+            if encoding is not None:
+                headers.append(("Content-Encoding", encoding))
+        return await self._respond(environ, 200, headers, body)
+
+    async def _post(self, environ: Environ, client: _Client) -> Any:
+        session = client.session
+        limit = self.options.max_http_buffer_size
+        body: bytes | None = None
+        error = check_content_length(environ.get("CONTENT_LENGTH"), limit)
+        if error is None:
+            with client.mutex:
+                error = session.begin_post()
+            if error is None:
+                try:
+                    body = await self.driver.read_body(environ, limit)
+                finally:
+                    session.end_post()
+                if body is None:
+                    error = body_too_large(limit)
+        if error is not None or body is None:
+            return await self._refuse(environ, error or body_too_large(limit), client=client)
+        try:
+            packets = decode_payload(
+                body.decode("utf-8"), max_packets=self.options.max_payload_packets
+            )
+        except (UnicodeDecodeError, RemoteProtocolError) as exc:
+            error = RequestError(
+                code=ErrorCode.BAD_REQUEST, reason=f"bad payload: {exc}", close_session=True
+            )
+            return await self._refuse(environ, error, client=client, close_reason="parse error")
+        reason = None
+        messages: list[str | bytes] = []
+        for packet in packets:
+            kind = packet.type
+            if kind is PacketType.MESSAGE:
+                messages.append(packet.data)
+            elif kind is PacketType.PONG:
+                session.on_pong(self.backend.monotonic())
+            elif kind is PacketType.CLOSE:
+                reason = "client disconnect"
+                break
+            elif kind is PacketType.PING:
+                await self._deliver(client, ["3" + str(packet.data)])
+            elif kind is PacketType.OPEN:
+                reason = "parse error"
+                break
+        if messages:
+            await self._receive(client, messages)
+        if reason is not None:
+            await self._close_client(client, reason)
+            if reason == "parse error":
+                error = RequestError(code=ErrorCode.BAD_REQUEST, reason="OPEN packet from client")
+                return await self._refuse(environ, error)
+        return await self._respond(environ, 200, [("Content-Type", eio_http.POST_CONTENT_TYPE)],
+                                   b"ok")
+
+    # -- websocket ------------------------------------------------------------------------
+    async def _websocket_session(self, client: _Client, ws: AsyncWebSocket, frame: str) -> None:
+        """A session opened directly on a websocket."""
+        client.ws = ws
+        self._clients[client.sid] = client
+        try:
+            await ws.send(frame)
+        except Exception:
+            self._clients.pop(client.sid, None)
+            return
+        if await self._connect(client):
+            await self._read_websocket(client, ws)
+
+    async def _upgrade(self, environ: Environ, client: _Client) -> Any:
+        if not self.options.allow_upgrades or not self.driver.supports_websocket:
+            error = RequestError(code=ErrorCode.BAD_REQUEST, reason="upgrades are disabled")
+            return await self._refuse(environ, error)
+        with client.mutex:
+            refused = client.session.start_upgrade(self.backend.monotonic())
+        if refused is not None:
+            return await self._refuse(environ, refused)
+        try:
+            return await self.driver.websocket(environ, lambda ws: self._probe(client, ws))
+        finally:
+            with client.mutex:
+                if client.session.upgrade is not UpgradeState.UPGRADED:
+                    client.session.abort_upgrade()
+
+    async def _probe(self, client: _Client, ws: AsyncWebSocket) -> None:
+        """Run the upgrade handshake (2probe / 3probe / 5), then read the websocket."""
+        session = client.session
+        client.probe = ws
+        upgraded = False
+        try:
+            if await ws.receive() != "2probe" or client.closed:
+                return
+            with client.mutex:
+                session.on_probe()
+            await ws.send(PONG_PROBE_FRAME)
+            client.poll_event.set()  # a waiting GET answers noop, the client sends "5"
+            if await ws.receive() != "5" or client.closed:
+                return
+            with client.mutex:
+                session.on_upgrade()
+                frames = session.take_outbox()
+                client.ws = ws
+                client.writing = True  # claim the writer so nothing overtakes the outbox
+                upgraded = True
+        except RemoteProtocolError:
+            return
+        finally:
+            client.probe = None
+            if not upgraded:
+                with client.mutex:
+                    session.abort_upgrade()
+                self.logger.warning("Engine.IO websocket upgrade failed for %s", client.sid)
+                await ws.close()
+        await self._write_claimed(client, frames)
+        await self._read_websocket(client, ws)
+
+    async def _read_websocket(self, client: _Client, ws: AsyncWebSocket) -> None:
+        limit = self.options.max_http_buffer_size
+        reason = "transport close"
+        try:
+            while not client.closed:
+                frame = await ws.receive()
+                if frame is None:
+                    break
+                if len(frame) > limit:
+                    self.logger.warning("Engine.IO message over max_http_buffer_size from %s",
+                                        client.sid)
+                    reason = "transport error"
+                    break
+                if frame.__class__ is str:
+                    if frame[:1] != "4":
+                        control = await self._control(client, frame)
+                        if control is not None:
+                            reason = control
+                            break
+                        continue
+                    frame = frame[1:]
+                with client.mutex:
+                    client.inbox.append(frame)
+                    if client.draining:
+                        continue
+                    client.draining = True
+                client.drain_task = self.backend.start(self._drain, client)
+        except Exception:
+            self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
+            reason = "transport error"
+        await self._close_client(client, reason)
+
+    async def _control(self, client: _Client, frame: str | bytes) -> str | None:
+        """Handle a non-message frame; returns a close reason when the session must end."""
+        try:
+            packet = decode_frame(frame)
+        except RemoteProtocolError as exc:
+            self.logger.warning("Engine.IO bad packet from %s: %s", client.sid, exc.reason)
+            return "parse error"
+        kind = packet.type
+        if kind is PacketType.PONG:
+            client.session.on_pong(self.backend.monotonic())
+        elif kind is PacketType.CLOSE:
+            return "client disconnect"
+        elif kind is PacketType.PING:
+            await self._deliver(client, ["3" + str(packet.data)])
+        elif kind is PacketType.OPEN:
+            self.logger.warning("Engine.IO bad packet from %s: OPEN from client", client.sid)
+            return "parse error"
+        return None
