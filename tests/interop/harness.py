@@ -225,7 +225,7 @@ def finish_js(handle: Any, timeout: float = 45.0) -> dict[str, dict[str, Any]]:
         out, err = proc.communicate()
     results: dict[str, dict[str, Any]] = {}
     done = False
-    for line in out.splitlines():
+    for line in out.split("\n"):  # not splitlines(): JSON may hold U+2028
         line = line.strip()
         if not line.startswith("{"):
             continue

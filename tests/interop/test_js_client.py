@@ -28,8 +28,8 @@ pytestmark = pytest.mark.timeout(120)
 FULL_MODES = ("asgi", "threading")
 SUBSET_MODES = ("aiohttp", "eventlet", "gevent")
 CORE = ("connect", "auth", "namespace", "reject", "acks", "binary", "binary_base64", "rooms",
-        "disconnect", "large", "burst")
-SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect")
+        "disconnect", "large", "burst", "misc")
+SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect", "misc")
 OURS_ONLY = ("order", "unknown_namespace")
 # Run against a server with a short heartbeat (its own batch).
 HEARTBEAT = {"ping_interval": 0.5, "ping_timeout": 1}
@@ -150,6 +150,18 @@ def test_binary_nested_both_ways(js: Batches, mode: str, transport: str) -> None
         b(b"raw"), {"x": [b(b"\xff\x00"), {"y": b(bytes(range(256)))}]}, "text"
     ]
     assert r["pushed_is_buffer"] is True
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("misc"))
+def test_catch_all_send_multi_room_and_unicode(js: Batches, mode: str, transport: str) -> None:
+    r = js.get(mode, transport, "misc")
+    assert r["caught"] == {"caught": "not_registered", "args": [1, {"z": "bytes:1"}]}
+    assert r["message"] == {"hi": "there"} and r["send_ack"] == "sent"
+    assert len(r["multi"]) == 1, "emit(to=[room1, room2]) reaches a member of both once"
+    text = r["text"]
+    assert "\U0001f389" in text and "\u2028" in text
+    assert r["unicode"] == [text, {text: [text]}]
+    assert r["unicode_event"] == {"caught": "événement-🎉", "args": [text]}
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("binary_base64"))

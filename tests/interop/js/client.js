@@ -234,6 +234,25 @@ const scenarios = {
     };
   },
 
+  // catch-all handler, sio.send(), emit to a list of rooms, non-ASCII text.
+  async misc(ctx) {
+    const s = await ctx.connect('/');
+    const caught = await ctx.ack1(s, 'not_registered', 1, { z: Buffer.from([9]) });
+    const message = ctx.next(s, 'message');
+    const sendAck = await ctx.ack1(s, 'send_me', { hi: 'there' });
+    const tag = `${process.pid}-${Date.now()}-${ctx.transport}`;
+    const multi = ctx.collect(s, 'multi');
+    await ctx.ack1(s, 'multi_room', [`mr1-${tag}`, `mr2-${tag}`]);
+    await ctx.ack1(s, 'whoami');
+    const text = 'héllo wörld 中文 🎉 \u2028 "quoted" \\ end';
+    const unicode = await ctx.ack(s, 'echo_ack', text, { [text]: [text] });
+    const unicodeEvent = await ctx.ack1(s, 'événement-🎉', text);
+    return {
+      caught, message: (await message)[0], send_ack: sendAck, multi, text,
+      unicode, unicode_event: unicodeEvent,
+    };
+  },
+
   async rooms(ctx) {
     const tag = `${process.pid}-${Date.now()}-${ctx.transport}`;
     const r1 = `room-a-${tag}`;

@@ -60,6 +60,9 @@ class Api:
     async def emit(self, *a: Any, **k: Any) -> Any:
         return await self._call("emit", *a, **k)
 
+    async def send(self, *a: Any, **k: Any) -> Any:
+        return await self._call("send", *a, **k)
+
     async def call(self, *a: Any, **k: Any) -> Any:
         return await self._call("call", *a, **k)
 
@@ -229,6 +232,22 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
     @on("get_order")
     async def get_order(sid: str) -> Any:
         return ORDER.get(sid, [])
+
+    @on("*")
+    async def catch_all(event: str, sid: str, *args: Any) -> Any:
+        return {"caught": event, "args": describe(list(args))}
+
+    @on("send_me")
+    async def send_me(sid: str, data: Any) -> Any:
+        await api.send(data, to=sid)
+        return "sent"
+
+    @on("multi_room")
+    async def multi_room(sid: str, rooms: list[str]) -> Any:
+        for room in rooms:
+            await api.enter_room(sid, room)
+        await api.emit("multi", rooms, to=rooms)
+        return "done"
 
     # -- namespace /chat --------------------------------------------------
     @on("connect", namespace="/chat")
