@@ -30,11 +30,11 @@ class ASGIWebSocket:
         self._send = send
         self.closed = False
 
-    async def send(self, data: str | bytes) -> None:
+    def send(self, data: str | bytes) -> Awaitable[None]:
+        # a plain method returning the server's awaitable: one coroutine less per frame
         if data.__class__ is str:
-            await self._send({"type": "websocket.send", "text": data})
-        else:
-            await self._send({"type": "websocket.send", "bytes": data})
+            return self._send({"type": "websocket.send", "text": data})
+        return self._send({"type": "websocket.send", "bytes": data})
 
     async def receive(self) -> str | bytes | None:
         if self.closed:

@@ -47,9 +47,33 @@ class AsyncEngine(AsyncEngineTransports):
     async def send(self, eio_sid: str, data: str | bytes) -> None:
         """Send one message packet (FIFO per client); unknown sids are ignored."""
         client = self._clients.get(eio_sid)
-        if client is not None:
-            frame = "4" + data if data.__class__ is str else message_frame(data)
+        if client is None:
+            return
+        frame = "4" + data if data.__class__ is str else message_frame(data)
+        ws = client.ws
+        if ws is None:  # long polling (or an upgrade under way)
             await self._deliver(client, [frame])
+            return
+        # the websocket hot path, inlined: claim the writer or queue behind it
+        with client.mutex:
+            if client.closed:
+                return
+            if client.writing:
+                client.pending.append(frame)
+                return
+            client.writing = True
+        try:
+            await ws.send(frame)
+        except Exception:
+            await self._write_failed(client)
+            return
+        with client.mutex:
+            if not client.pending:
+                client.writing = False
+                return
+            frames = list(client.pending)
+            client.pending.clear()
+        await self._write_claimed(client, frames)
 
     async def send_many(self, eio_sid: str, items: list[str | bytes]) -> None:
         """Send several message packets, in order."""

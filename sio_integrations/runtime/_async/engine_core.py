@@ -211,10 +211,13 @@ class AsyncEngineCore:
                     frames = list(client.pending)
                     client.pending.clear()
         except Exception:
-            with client.mutex:
-                client.writing = False
-                client.pending.clear()
-            await self._close_client(client, "transport error")
+            await self._write_failed(client)
+
+    async def _write_failed(self, client: _Client) -> None:
+        with client.mutex:
+            client.writing = False
+            client.pending.clear()
+        await self._close_client(client, "transport error")
 
     # -- closing --------------------------------------------------------------------------
     async def _close_client(self, client: _Client, reason: str) -> None:

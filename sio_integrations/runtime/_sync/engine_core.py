@@ -213,10 +213,13 @@ class EngineCore:
                     frames = list(client.pending)
                     client.pending.clear()
         except Exception:
-            with client.mutex:
-                client.writing = False
-                client.pending.clear()
-            self._close_client(client, "transport error")
+            self._write_failed(client)
+
+    def _write_failed(self, client: _Client) -> None:
+        with client.mutex:
+            client.writing = False
+            client.pending.clear()
+        self._close_client(client, "transport error")
 
     # -- closing --------------------------------------------------------------------------
     def _close_client(self, client: _Client, reason: str) -> None:
