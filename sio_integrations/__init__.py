@@ -13,6 +13,7 @@ from .runtime._sync.manager import Manager
 from .runtime._sync.namespace import Namespace
 from .runtime._sync.server import Server
 from .runtime.asgi import ASGIApp
+from .runtime.hosts import get_tornado_handler
 from .runtime.wsgi import WSGIApp
 
 #: python-socketio's alias for WSGIApp
@@ -32,4 +33,5 @@ __all__ = [
     "Server",
     "WSGIApp",
     "exceptions",
+    "get_tornado_handler",
 ]
