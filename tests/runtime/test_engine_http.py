@@ -130,3 +130,16 @@ def test_cookie(make_server: Any, cookie: Any, expected: str) -> None:
 
 def test_no_cookie_by_default(server: Running) -> None:
     assert "Set-Cookie" not in _get(server).headers
+
+
+def test_one_warning_line_per_bad_request(server: Running,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("WARNING", logger="sio_integrations.engine")
+    for query in ({"EIO": "4", "transport": "nope"}, {"EIO": "3", "transport": "polling"},
+                  {**Q, "sid": "unknown"}):
+        caplog.clear()
+        assert requests.get(server.url, params=query, timeout=5).status_code == 400
+        records = [r for r in caplog.records if r.name == "sio_integrations.engine"]
+        assert len(records) == 1, records
+        assert records[0].levelname == "WARNING" and records[0].exc_info is None
+        assert "refused" in records[0].getMessage()
