@@ -202,24 +202,23 @@ def find_node() -> str:
 
 
 def start_js(node_bin: str, url: str, transport: str, scenarios: Sequence[str],
-             parser: str | None = None) -> Any:
+             parser: str | None = None) -> subprocess.Popen[str]:
+    """Start the harness on one job; the job goes in now, so several run at once."""
     job = {"url": url, "transport": transport, "scenarios": list(scenarios), "timeout_ms": 25000,
            "parser": parser}
-    proc = subprocess.Popen(
-        [node_bin, str(JS_DIR / "client.js")],
-        stdin=subprocess.PIPE,
+    return subprocess.Popen(
+        [node_bin, str(JS_DIR / "client.js"), json.dumps(job)],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=JS_DIR,
     )
-    return proc, json.dumps(job)
 
 
-def finish_js(handle: Any, timeout: float = 45.0) -> dict[str, dict[str, Any]]:
-    proc, job = handle
+def finish_js(proc: subprocess.Popen[str], timeout: float = 45.0) -> dict[str, dict[str, Any]]:
     try:
-        out, err = proc.communicate(job, timeout=timeout)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()

@@ -46,7 +46,7 @@ def scenarios_for(mode: str) -> list[str]:
 
 
 def cases(scenario: str) -> list[Any]:
-    if scenario == "heartbeat":
+    if scenario in ("heartbeat", "slow_handler"):
         return [pytest.param(m, t, id=f"{m}-{t}") for m in HEARTBEAT_MODES for t in TRANSPORTS]
     modes = FULL_MODES if scenario in CORE + OURS_ONLY else ()
     if scenario in SUBSET:
@@ -64,8 +64,9 @@ class Batches:
         self.lock = threading.Lock()
 
     def get(self, mode: str, transport: str, scenario: str, parser: str | None = None) -> Any:
-        if scenario == "heartbeat":
-            server, key, names = self.pool.get(mode, **HEARTBEAT), f"{mode}-hb", ["heartbeat"]
+        if scenario in ("heartbeat", "slow_handler"):
+            server, key = self.pool.get(mode, **HEARTBEAT), f"{mode}-hb"
+            names = ["heartbeat", "slow_handler"]
         elif parser == "msgpack":
             server = self.pool.get(mode, serializer="msgpack")
             key, names = f"{mode}-msgpack", list(MSGPACK)
@@ -186,6 +187,17 @@ def test_short_heartbeat_keeps_idle_client(js: Batches, mode: str, transport: st
     assert (r["ping_interval"], r["ping_timeout"]) == (500, 1000), "handshake values in ms"
     assert r["pings"] >= 3, "about one ping per 0.5 s over 2.5 s idle"
     assert r["reasons"] == [] and r["connected"] is True and r["same_sid"] is True
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("slow_handler"))
+def test_slow_handler_keeps_heartbeat_and_other_clients(
+    js: Batches, mode: str, transport: str
+) -> None:
+    r = js.get(mode, transport, "slow_handler")
+    assert r["slept"] == "slept" and r["elapsed_ms"] >= 2400
+    assert r["reasons"] == [] and r["connected"] is True, "heartbeat must go on during a handler"
+    assert r["pings"] >= 3
+    assert r["other_latency_ms"] < 1000, "another client's event waited for the slow handler"
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("rooms"))

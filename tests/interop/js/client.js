@@ -1,7 +1,7 @@
 'use strict';
 // Scripted socket.io-client peer for tests/interop.
 //
-// Reads one JSON job on stdin:
+// Reads one JSON job from its first argument (or, without one, from stdin):
 //   {"url": "http://127.0.0.1:PORT", "transport": "polling"|"websocket"|"upgrade",
 //    "scenarios": ["connect", "auth", ...], "timeout_ms": 15000, "parser": "msgpack"?}
 // runs the scenarios concurrently and prints one JSON line per scenario:
@@ -253,6 +253,25 @@ const scenarios = {
     };
   },
 
+  // A handler that outlives pingInterval + pingTimeout must not cost its client the
+  // session, nor delay another client.
+  async slow_handler(ctx) {
+    const [slow, other] = await Promise.all([ctx.connect('/'), ctx.connect('/')]);
+    let pings = 0;
+    slow.io.on('ping', () => { pings += 1; });
+    const reasons = ctx.collect(slow, 'disconnect');
+    const started = Date.now();
+    const slept = ctx.ack1(slow, 'sleep_for', 2.5);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    await ctx.ack1(other, 'whoami');
+    const otherLatency = Date.now() - t0;
+    return {
+      slept: await slept, elapsed_ms: Date.now() - started, other_latency_ms: otherLatency,
+      pings, reasons, connected: slow.connected,
+    };
+  },
+
   async rooms(ctx) {
     const tag = `${process.pid}-${Date.now()}-${ctx.transport}`;
     const r1 = `room-a-${tag}`;
@@ -385,9 +404,13 @@ async function runOne(job, name) {
 }
 
 async function main() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  const job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  let raw = process.argv[2];
+  if (raw === undefined) {
+    const chunks = [];
+    for await (const chunk of process.stdin) chunks.push(chunk);
+    raw = Buffer.concat(chunks).toString('utf8');
+  }
+  const job = JSON.parse(raw);
   await Promise.all(job.scenarios.map(async (name) => {
     const line = await runOne(job, name);
     process.stdout.write(`${JSON.stringify(line)}\n`);

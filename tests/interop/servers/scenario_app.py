@@ -229,6 +229,11 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
         ORDER[sid].append(index)
         return index
 
+    @on("sleep_for")
+    async def sleep_for(sid: str, seconds: float) -> Any:
+        await api.sleep(seconds)
+        return "slept"
+
     @on("get_order")
     async def get_order(sid: str) -> Any:
         return ORDER.get(sid, [])
