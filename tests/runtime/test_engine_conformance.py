@@ -210,6 +210,27 @@ def test_concurrent_senders_on_polling(server: Running) -> None:
     _check_burst(received)
 
 
+def test_websocket_base64_binary(server: Running) -> None:
+    """Binary as "b<base64>" text frames (engine.io-client forceBase64): accepted on
+    websocket, and sent that way to clients that ask with b64=1."""
+    ws = server.websocket("EIO=4&transport=websocket&b64=1")
+    sid = json.loads(ws.recv()[1:])["sid"]
+    ws.send("bAQIDBA==")
+    assert ws.recv() == "bAQIDBA=="  # echoed as base64 text, not a binary frame
+    ws.send("4many")
+    assert [ws.recv(), ws.recv(), ws.recv()] == ["4one", "bAg==", "4three"]
+    assert [e[2] for e in server.recorder.of("message", sid)][0] == b"\x01\x02\x03\x04"
+    plain = server.websocket()
+    plain.recv()
+    plain.send("bAQI=")
+    assert plain.recv_data() == (websocket.ABNF.OPCODE_BINARY, b"\x01\x02")
+    plain.send("b!!")
+    plain_sid = [e[1] for e in server.recorder.of("connect")][-1]
+    assert server.recorder.wait_disconnect(plain_sid) == "parse error"
+    plain.close()  # aiohttp waits for the client's close frame before it lets go
+    ws.close()
+
+
 def test_websocket_bad_packet_closes(server: Running) -> None:
     ws = server.websocket()
     sid = json.loads(ws.recv()[1:])["sid"]

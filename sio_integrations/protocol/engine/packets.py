@@ -65,12 +65,28 @@ def message_frame(data: str | bytes) -> str | bytes:
     raise TypeError(f"message data must be str or bytes, not {type(data).__name__}")
 
 
+def base64_frame(data: bytes) -> str:
+    """A binary message as text: ``b`` + base64 (polling, and websocket clients that ask
+    for it with ``b64=1``, e.g. engine.io-client's ``forceBase64``)."""
+    return "b" + base64.b64encode(data).decode("ascii")
+
+
 def decode_frame(frame: str | bytes) -> Packet:
-    """Decode one websocket frame; raises :class:`RemoteProtocolError` when malformed."""
+    """Decode one websocket frame or payload record; raises :class:`RemoteProtocolError`.
+
+    A text frame starting with ``b`` is a base64 binary message (accepted on every
+    transport, like the JavaScript server).
+    """
     if isinstance(frame, (bytes, bytearray)):
         return Packet(type=PacketType.MESSAGE, data=bytes(frame))
     if not frame:
         raise RemoteProtocolError("empty packet")
+    if frame[0] == "b":
+        try:
+            data = base64.b64decode(frame[1:], validate=True)
+        except (binascii.Error, ValueError):
+            raise RemoteProtocolError("invalid base64 binary packet") from None
+        return Packet(type=PacketType.MESSAGE, data=data)
     ptype = _TYPES.get(frame[0])
     if ptype is None:
         raise RemoteProtocolError(f"unknown packet type {frame[0]!r}")
@@ -79,9 +95,7 @@ def decode_frame(frame: str | bytes) -> Packet:
 
 def encode_payload(frames: Iterable[str | bytes]) -> str:
     """Join frames into a long-polling payload (binary frames become ``b`` + base64)."""
-    return SEPARATOR.join(
-        "b" + base64.b64encode(f).decode("ascii") if isinstance(f, bytes) else f for f in frames
-    )
+    return SEPARATOR.join(base64_frame(f) if isinstance(f, bytes) else f for f in frames)
 
 
 def decode_payload(body: str, *, max_packets: int = 1000) -> list[Packet]:
@@ -91,14 +105,4 @@ def decode_payload(body: str, *, max_packets: int = 1000) -> list[Packet]:
     records = body.split(SEPARATOR, max_packets)
     if len(records) > max_packets:
         raise RemoteProtocolError(f"more than {max_packets} packets in one payload")
-    packets = []
-    for record in records:
-        if record[:1] == "b":
-            try:
-                data = base64.b64decode(record[1:], validate=True)
-            except (binascii.Error, ValueError):
-                raise RemoteProtocolError("invalid base64 binary packet") from None
-            packets.append(Packet(type=PacketType.MESSAGE, data=data))
-        else:
-            packets.append(decode_frame(record))
-    return packets
+    return [decode_frame(record) for record in records]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...protocol.engine import http as eio_http
-from ...protocol.engine.packets import message_frame
+from ...protocol.engine.packets import base64_frame, message_frame
 from ...protocol.engine.requests import (
     ErrorCode,
     RequestError,
@@ -49,7 +49,10 @@ class AsyncEngine(AsyncEngineTransports):
         client = self._clients.get(eio_sid)
         if client is None:
             return
-        frame = "4" + data if data.__class__ is str else message_frame(data)
+        if data.__class__ is str:
+            frame: str | bytes = "4" + data
+        else:
+            frame = _binary_frame(client, data)
         ws = client.ws
         if ws is None:  # long polling (or an upgrade under way)
             await self._deliver(client, [frame])
@@ -79,7 +82,10 @@ class AsyncEngine(AsyncEngineTransports):
         """Send several message packets, in order."""
         client = self._clients.get(eio_sid)
         if client is not None:
-            await self._deliver(client, [message_frame(item) for item in items])
+            await self._deliver(client, [
+                _binary_frame(client, item) if isinstance(item, (bytes, bytearray, memoryview))
+                else message_frame(item) for item in items
+            ])
 
     async def close(self, eio_sid: str, reason: str = "server disconnect") -> None:
         client = self._clients.get(eio_sid)
@@ -167,6 +173,7 @@ class AsyncEngine(AsyncEngineTransports):
             upgrade_timeout=self.options.upgrade_timeout,
         )
         client = _Client(session, environ, self.backend.mutex(), self.backend.event())
+        client.b64 = "b64" in parse_query(environ.get("QUERY_STRING", ""))
         upgrades = (
             ["websocket"]
             if transport == POLLING
@@ -196,3 +203,9 @@ class AsyncEngine(AsyncEngineTransports):
         if cookie is not None:
             headers.append(("Set-Cookie", cookie))
         return await self._respond(environ, 200, headers, frame.encode())
+
+
+def _binary_frame(client: _Client, data: Any) -> str | bytes:
+    if client.b64 and isinstance(data, (bytes, bytearray, memoryview)):
+        return base64_frame(bytes(data))
+    return message_frame(data)

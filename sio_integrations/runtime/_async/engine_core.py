@@ -44,7 +44,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task",
+        "drain_task", "b64",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -63,6 +63,7 @@ class _Client:
         self.connected = False
         self.pending_disconnect: str | None = None
         self.drain_task: Any = None  # keeps the running drain task referenced
+        self.b64 = False  # the client asked for binary as base64 text (b64=1)
 
 
 class AsyncEngineCore:

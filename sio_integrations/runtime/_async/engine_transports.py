@@ -20,6 +20,7 @@ from ...protocol.engine.requests import (
     RequestError,
     body_too_large,
     check_content_length,
+    parse_query,
 )
 from ...protocol.engine.session import PollMode, UpgradeState
 from ..drivers import AsyncWebSocket, Environ
@@ -136,6 +137,8 @@ class AsyncEngineTransports(AsyncEngineCore):
         if not self.options.allow_upgrades or not self.driver.supports_websocket:
             error = RequestError(code=ErrorCode.BAD_REQUEST, reason="upgrades are disabled")
             return await self._refuse(environ, error)
+        if "b64" in parse_query(environ.get("QUERY_STRING", "")):
+            client.b64 = True
         with client.mutex:
             refused = client.session.start_upgrade(self.backend.monotonic())
         if refused is not None:
@@ -193,13 +196,16 @@ class AsyncEngineTransports(AsyncEngineCore):
                     reason = "transport error"
                     break
                 if frame.__class__ is str:
-                    if frame[:1] != "4":
+                    if frame[:1] == "4":
+                        frame = frame[1:]
+                    else:
                         control = await self._control(client, frame)
-                        if control is not None:
-                            reason = control
+                        if control is None:
+                            continue
+                        if control.__class__ is str:
+                            reason = str(control)
                             break
-                        continue
-                    frame = frame[1:]
+                        frame = control  # a binary message sent as base64 text
                 with client.mutex:
                     client.inbox.append(frame)
                     if client.draining:
@@ -211,14 +217,17 @@ class AsyncEngineTransports(AsyncEngineCore):
             reason = "transport error"
         await self._close_client(client, reason)
 
-    async def _control(self, client: _Client, frame: str | bytes) -> str | None:
-        """Handle a non-message frame; returns a close reason when the session must end."""
+    async def _control(self, client: _Client, frame: str | bytes) -> str | bytes | None:
+        """Handle a frame other than a text message: a close reason (str) ends the
+        session, bytes are a binary message sent as base64 text, None means handled."""
         try:
             packet = decode_frame(frame)
         except RemoteProtocolError as exc:
             self.logger.warning("Engine.IO bad packet from %s: %s", client.sid, exc.reason)
             return "parse error"
         kind = packet.type
+        if kind is PacketType.MESSAGE:
+            return bytes(packet.data) if isinstance(packet.data, bytes) else None
         if kind is PacketType.PONG:
             client.session.on_pong(self.backend.monotonic())
         elif kind is PacketType.CLOSE:

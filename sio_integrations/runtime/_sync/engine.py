@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...protocol.engine import http as eio_http
-from ...protocol.engine.packets import message_frame
+from ...protocol.engine.packets import base64_frame, message_frame
 from ...protocol.engine.requests import (
     ErrorCode,
     RequestError,
@@ -51,7 +51,10 @@ class Engine(EngineTransports):
         client = self._clients.get(eio_sid)
         if client is None:
             return
-        frame = "4" + data if data.__class__ is str else message_frame(data)
+        if data.__class__ is str:
+            frame: str | bytes = "4" + data
+        else:
+            frame = _binary_frame(client, data)
         ws = client.ws
         if ws is None:  # long polling (or an upgrade under way)
             self._deliver(client, [frame])
@@ -81,7 +84,10 @@ class Engine(EngineTransports):
         """Send several message packets, in order."""
         client = self._clients.get(eio_sid)
         if client is not None:
-            self._deliver(client, [message_frame(item) for item in items])
+            self._deliver(client, [
+                _binary_frame(client, item) if isinstance(item, (bytes, bytearray, memoryview))
+                else message_frame(item) for item in items
+            ])
 
     def close(self, eio_sid: str, reason: str = "server disconnect") -> None:
         client = self._clients.get(eio_sid)
@@ -169,6 +175,7 @@ class Engine(EngineTransports):
             upgrade_timeout=self.options.upgrade_timeout,
         )
         client = _Client(session, environ, self.backend.mutex(), self.backend.event())
+        client.b64 = "b64" in parse_query(environ.get("QUERY_STRING", ""))
         upgrades = (
             ["websocket"]
             if transport == POLLING
@@ -198,3 +205,9 @@ class Engine(EngineTransports):
         if cookie is not None:
             headers.append(("Set-Cookie", cookie))
         return self._respond(environ, 200, headers, frame.encode())
+
+
+def _binary_frame(client: _Client, data: Any) -> str | bytes:
+    if client.b64 and isinstance(data, (bytes, bytearray, memoryview)):
+        return base64_frame(bytes(data))
+    return message_frame(data)

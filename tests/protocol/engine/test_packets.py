@@ -6,6 +6,7 @@ from sio_integrations.errors import RemoteProtocolError
 from sio_integrations.protocol.engine.packets import (
     Packet,
     PacketType,
+    base64_frame,
     decode_frame,
     decode_payload,
     encode_frame,
@@ -35,6 +36,13 @@ def test_frames_round_trip(packet: Packet, frame: str | bytes) -> None:
 def test_binary_only_for_messages() -> None:
     with pytest.raises(ValueError):
         encode_frame(Packet(type=PacketType.PING, data=b"x"))
+
+
+def test_base64_text_frames() -> None:
+    assert decode_frame("bAQIDBA==") == Packet(type=PacketType.MESSAGE, data=b"\x01\x02\x03\x04")
+    assert base64_frame(b"\x01\x02\x03\x04") == "bAQIDBA=="
+    with pytest.raises(RemoteProtocolError):
+        decode_frame("b!!")
 
 
 @pytest.mark.parametrize("frame", ["", "7", "x", "abc", "-1"])
