@@ -70,7 +70,7 @@ def clients() -> Iterator[Callable[..., Any]]:
     closers = [threading.Thread(target=c.disconnect, daemon=True) for c in made]
     for t in closers:
         t.start()
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 1
     for t in closers:
         t.join(max(0.0, deadline - time.monotonic()))
 
