@@ -210,6 +210,27 @@ def test_concurrent_senders_on_polling(server: Running) -> None:
     _check_burst(received)
 
 
+def test_flood_is_delivered_in_order_with_backpressure(server: Running) -> None:
+    """More messages than the inbox holds, to a slow handler: the reader pauses instead of
+    queueing without bound, and every message still arrives once, in order."""
+    count = 600  # above the engine's inbox limit
+    ws = server.websocket()
+    sid = json.loads(ws.recv()[1:])["sid"]
+    for n in range(count):
+        ws.send(f"4slow{n}")
+    received: list[str] = []
+    while len(received) < count:
+        frame = ws.recv()
+        if frame == "2":
+            ws.send("3")
+        else:
+            received.append(frame)
+    assert received == [f"4slow{n}" for n in range(count)]
+    messages = [e[2] for e in server.recorder.of("message", sid)]
+    assert messages == [f"slow{n}" for n in range(count)]
+    ws.close()
+
+
 def test_websocket_base64_binary(server: Running) -> None:
     """Binary as "b<base64>" text frames (engine.io-client forceBase64): accepted on
     websocket, and sent that way to clients that ask with b64=1."""

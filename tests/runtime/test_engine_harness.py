@@ -76,6 +76,9 @@ class AsyncEcho:
             await self.engine.close(sid)
         elif data == "many":
             await self.engine.send_many(sid, ["one", b"\x02", "three"])
+        elif isinstance(data, str) and data.startswith("slow"):
+            await asyncio.sleep(0.001)
+            await self.engine.send(sid, data)
         elif data == "burst":
             async def sender(i: int) -> None:
                 for n in range(BURST):
@@ -105,6 +108,9 @@ class SyncEcho:
             self.engine.close(sid)
         elif data == "many":
             self.engine.send_many(sid, ["one", b"\x02", "three"])
+        elif isinstance(data, str) and data.startswith("slow"):
+            time.sleep(0.001)
+            self.engine.send(sid, data)
         elif data == "burst":
             def sender(i: int) -> None:
                 for n in range(BURST):

@@ -24,6 +24,8 @@ from ..drivers import AsyncDriver, AsyncWebSocket, Environ
 _PEER_REASONS = frozenset(
     {"client disconnect", "transport close", "transport error", "parse error"}
 )
+#: messages queued for one client's handler before its transport stops being read
+INBOX_LIMIT = 256
 # Reasons after which the peer is told with a CLOSE packet.
 _TELL_PEER = frozenset({"server disconnect", "server shutting down", "ping timeout"})
 
@@ -44,7 +46,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64",
+        "drain_task", "b64", "room",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -64,6 +66,7 @@ class _Client:
         self.pending_disconnect: str | None = None
         self.drain_task: Any = None  # keeps the running drain task referenced
         self.b64 = False  # the client asked for binary as base64 text (b64=1)
+        self.room: Any = None  # set by the drain when a reader waits for inbox room
 
 
 class AsyncEngineCore:
@@ -160,9 +163,23 @@ class AsyncEngineCore:
         with client.mutex:
             client.inbox.extend(messages)
             if client.draining:
-                return
-            client.draining = True
-        client.drain_task = self.backend.start(self._drain, client)
+                full = len(client.inbox) >= INBOX_LIMIT
+            else:
+                client.draining = True
+                full = False
+        if full:
+            await self._wait_for_room(client)
+        else:
+            client.drain_task = self.backend.start(self._drain, client)
+
+    async def _wait_for_room(self, client: _Client) -> None:
+        """Backpressure: stop reading from a client whose handler is this far behind."""
+        with client.mutex:
+            if client.room is None:
+                client.room = self.backend.event()
+            room = client.room
+        while not client.closed and not await self.backend.wait_event(room, 1.0):
+            pass
 
     async def _drain(self, client: _Client) -> None:
         """Hand the inbox to the handler, serially, then exit (one task per burst)."""
@@ -171,6 +188,9 @@ class AsyncEngineCore:
         sid = client.sid
         while True:
             with client.mutex:
+                if client.room is not None and len(inbox) <= INBOX_LIMIT // 2:
+                    client.room.set()
+                    client.room = None
                 if not inbox:
                     client.draining = False
                     reason, client.pending_disconnect = client.pending_disconnect, None
@@ -235,6 +255,9 @@ class AsyncEngineCore:
             if tell:
                 client.writing = True
             notify = not deferred and client.connected
+            if client.room is not None:  # a reader waiting for inbox room stops waiting
+                client.room.set()
+                client.room = None
         client.session.close(reason)
         if self._clients.get(client.sid) is client:
             del self._clients[client.sid]

@@ -24,7 +24,7 @@ from ...protocol.engine.requests import (
 )
 from ...protocol.engine.session import PollMode, UpgradeState
 from ..drivers import AsyncWebSocket, Environ
-from .engine_core import AsyncEngineCore, _Client
+from .engine_core import INBOX_LIMIT, AsyncEngineCore, _Client
 
 
 class AsyncEngineTransports(AsyncEngineCore):
@@ -209,9 +209,16 @@ class AsyncEngineTransports(AsyncEngineCore):
                 with client.mutex:
                     client.inbox.append(frame)
                     if client.draining:
-                        continue
-                    client.draining = True
-                client.drain_task = self.backend.start(self._drain, client)
+                        if len(client.inbox) < INBOX_LIMIT:
+                            continue
+                        full = True
+                    else:
+                        client.draining = True
+                        full = False
+                if full:
+                    await self._wait_for_room(client)
+                else:
+                    client.drain_task = self.backend.start(self._drain, client)
         except Exception:
             self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
             reason = "transport error"

@@ -26,7 +26,7 @@ from ...protocol.engine.requests import (
 )
 from ...protocol.engine.session import PollMode, UpgradeState
 from ..drivers import SyncWebSocket, Environ
-from .engine_core import EngineCore, _Client
+from .engine_core import INBOX_LIMIT, EngineCore, _Client
 
 
 class EngineTransports(EngineCore):
@@ -211,9 +211,16 @@ class EngineTransports(EngineCore):
                 with client.mutex:
                     client.inbox.append(frame)
                     if client.draining:
-                        continue
-                    client.draining = True
-                client.drain_task = self.backend.start(self._drain, client)
+                        if len(client.inbox) < INBOX_LIMIT:
+                            continue
+                        full = True
+                    else:
+                        client.draining = True
+                        full = False
+                if full:
+                    self._wait_for_room(client)
+                else:
+                    client.drain_task = self.backend.start(self._drain, client)
         except Exception:
             self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
             reason = "transport error"
