@@ -27,8 +27,8 @@ pytestmark = pytest.mark.timeout(120)
 
 FULL_MODES = ("asgi", "threading")
 SUBSET_MODES = ("aiohttp", "eventlet", "gevent")
-CORE = ("connect", "auth", "namespace", "reject", "acks", "binary", "binary_base64", "rooms",
-        "disconnect", "large", "burst", "misc")
+CORE = ("connect", "auth", "namespace", "namespace_leave", "reject", "acks", "binary",
+        "binary_base64", "rooms", "disconnect", "large", "burst", "misc")
 SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect", "misc")
 OURS_ONLY = ("order", "unknown_namespace")
 # Run against a server with a short heartbeat (its own batch).
@@ -116,6 +116,17 @@ def test_custom_namespace(js: Batches, mode: str, transport: str) -> None:
     assert r["pushed"] == "pushed"
     assert r["chat_msgs"] == [{"ns": "/chat", "data": "p"}]
     assert r["root_msgs"] == [], "an emit to /chat must not reach the / socket"
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("namespace_leave"))
+def test_leave_one_namespace_of_a_multiplexed_connection(
+    js: Batches, mode: str, transport: str
+) -> None:
+    r = js.get(mode, transport, "namespace_leave")
+    assert r["chat_reason"] == "io server disconnect"
+    assert r["chat_log"] == {"connect": ["chat"], "disconnect": ["server disconnect"]}
+    assert r["root_after_kick"]["data"] == "still" and r["root_connected"] is True
+    assert r["chat2_log"] == {"connect": ["chat"], "disconnect": ["client disconnect"]}
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("reject"))

@@ -172,6 +172,37 @@ const scenarios = {
     };
   },
 
+  // Leaving one namespace of a multiplexed connection, by the server then by the client.
+  async namespace_leave(ctx) {
+    const m = ctx.manager();
+    const root = m.socket('/');
+    const chat = m.socket('/chat');
+    ctx.sockets.push(root, chat);
+    await Promise.all([ctx.connected(root), ctx.connected(chat)]);
+    const chatId = chat.id;
+    // The server drops /chat only: the / socket on the same connection lives on.
+    const chatGone = ctx.next(chat, 'disconnect');
+    chat.emit('kick_me');
+    const [chatReason] = await chatGone;
+    const rootAfterKick = await ctx.ack1(root, 'ns_echo', 'still');
+    // The client leaves a re-joined /chat on its own; / still lives on.
+    const chat2 = m.socket('/chat');
+    ctx.sockets.push(chat2);
+    await ctx.connected(chat2);
+    const chat2Id = chat2.id;
+    chat2.disconnect();
+    let chat2Log = null;
+    for (let i = 0; i < 50; i += 1) {
+      chat2Log = await ctx.ack1(root, 'get_log', chat2Id);
+      if (chat2Log.disconnect.length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+      chat_reason: chatReason, root_after_kick: rootAfterKick, root_connected: root.connected,
+      chat2_log: chat2Log, chat_log: await ctx.ack1(root, 'get_log', chatId),
+    };
+  },
+
   async reject(ctx) {
     const root = await ctx.refused('/', { auth: { reject: true } });
     const chat = await ctx.refused('/chat', { auth: { reject: true } });

@@ -273,6 +273,10 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
     async def root_echo(sid: str, data: Any) -> Any:
         return {"ns": "/", "sid": sid, "data": data}
 
+    @on("kick_me", namespace="/chat")
+    async def chat_kick(sid: str) -> None:
+        await api.disconnect(sid, namespace="/chat")
+
     @on("ns_push", namespace="/chat")
     async def chat_push(sid: str, data: Any) -> Any:
         await api.emit("ns_msg", {"ns": "/chat", "data": data}, to=sid, namespace="/chat")
