@@ -35,7 +35,7 @@ OURS_ONLY = ("order", "unknown_namespace")
 HEARTBEAT = {"ping_interval": 0.5, "ping_timeout": 1}
 HEARTBEAT_MODES = ("asgi", "threading", "aiohttp")
 # socket.io-msgpack-parser in the client, serializer="msgpack" on the server (own batch).
-MSGPACK = ("connect", "namespace", "reject", "acks", "binary", "rooms")
+MSGPACK = ("connect", "namespace", "namespace_leave", "reject", "acks", "binary", "rooms")
 
 
 def scenarios_for(mode: str) -> list[str]:
@@ -302,3 +302,17 @@ def test_msgpack_parser(js: Batches, mode: str, transport: str) -> None:
     assert binary["pushed"] == [
         b(b"raw"), {"x": [b(b"\xff\x00"), {"y": b(bytes(range(256)))}]}, "text"]
     assert get("rooms")["got"] == {"a": ["m3"], "b": ["m1"], "c": ["m2"]}
+
+
+@pytest.mark.parametrize(("mode", "transport"), [
+    pytest.param(m, t, id=f"{m}-{t}") for m in FULL_MODES for t in TRANSPORTS])
+def test_msgpack_leave_one_namespace(js: Batches, mode: str, transport: str,
+                                     request: pytest.FixtureRequest) -> None:
+    if IMPL == "reference":
+        request.applymarker(pytest.mark.xfail(
+            reason="python-socketio+msgpack: / stops answering after disconnect(sid, '/chat')",
+            strict=False))
+    r = js.get(mode, transport, "namespace_leave", parser="msgpack")
+    assert r["chat_reason"] == "io server disconnect"
+    assert r["root_after_kick"]["data"] == "still" and r["root_connected"] is True
+    assert r["chat2_log"] == {"connect": ["chat"], "disconnect": ["client disconnect"]}
