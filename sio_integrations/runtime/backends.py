@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from .eager import start_eagerly
+
 
 class Mutex(Protocol):
     """A context manager guarding a few lines of bookkeeping (never held across I/O)."""
@@ -81,6 +83,17 @@ class AsyncBackend:
         reference (no bookkeeping callback per task, this is the per-burst hot path)."""
         return asyncio.get_running_loop().create_task(fn(*args))
 
+    def run_soon(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
+        """Run ``fn(*args)`` now, up to its first real wait; a task finishes the rest.
+
+        Returns the task, or None when the coroutine completed without waiting.
+        """
+        task = start_eagerly(fn(*args))
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return task
+
     def mutex(self) -> Mutex:
         # an uncontended C lock costs less than a Python no-op context manager, and is
         # never held across an await
@@ -117,6 +130,10 @@ class SyncBackend:
         return thread
 
     def start(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self.spawn(fn, *args)
+
+    def run_soon(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` in a new thread (green thread) so the caller never waits."""
         return self.spawn(fn, *args)
 
     def sleep(self, seconds: float) -> None:

@@ -21,7 +21,7 @@ class Client:
     """One Engine.IO session: its protocol state and the namespaces it joined."""
 
     __slots__ = ("eio_sid", "conn", "environ", "sockets", "opened_at", "bad_packets",
-                 "inbox", "draining", "lock")
+                 "inbox", "draining", "lock", "room")
 
     def __init__(self, eio_sid: str, conn: ServerConnection, environ: dict[str, Any],
                  opened_at: float, lock: Any) -> None:
@@ -38,6 +38,21 @@ class Client:
         # guards inbox/draining between the transport reader and the drain worker (threads
         # in the sync server); never held across an await
         self.lock = lock
+        #: set while the transport reader waits for the inbox to drain (backpressure)
+        self.room: Any = None
+
+
+#: events queued for one client before its transport reader is made to wait
+INBOX_LIMIT = 256
+
+
+class ClientClosed:
+    """Queued after a client's pending events when its Engine.IO session ends."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
 class Socket:

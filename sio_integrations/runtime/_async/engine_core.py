@@ -97,6 +97,9 @@ class AsyncEngineCore:
         # the service never sleeps past the first ping of a session created meanwhile
         self._max_sleep = min(1.0, options.ping_interval, options.upgrade_timeout)
         self._service: Any = None
+        # a handler that queues messages itself (the Socket.IO server) is called straight
+        # from the transport reader, saving the drain task
+        self._inline = bool(getattr(handler, "engine_inline_messages", False))
         self._stop = self.backend.event()
         self._stopping = False
 
@@ -160,6 +163,15 @@ class AsyncEngineCore:
 
     # -- delivery -------------------------------------------------------------------------
     async def _receive(self, client: _Client, messages: list[str | bytes]) -> None:
+        if self._inline:
+            for data in messages:
+                if client.closed:
+                    return
+                try:
+                    await self.handler.engine_message(client.sid, data)
+                except Exception:
+                    self.logger.exception("engine_message failed for %s", client.sid)
+            return
         with client.mutex:
             client.inbox.extend(messages)
             if client.draining:

@@ -19,7 +19,16 @@ from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
 from ..handlers import HandlerRegistry
 from ..logs import make_logger
-from ..sockets import Client, Socket, ack_args, call_result, emit_args, positional_capacity
+from ..sockets import (
+    INBOX_LIMIT,
+    Client,
+    ClientClosed,
+    Socket,
+    ack_args,
+    call_result,
+    emit_args,
+    positional_capacity,
+)
 from .engine import AsyncEngine
 from .manager import AsyncManager
 
@@ -221,6 +230,10 @@ class AsyncServer:
         if self._sweeper is None:
             self._sweeper = self.start_background_task(self._sweep)
 
+    #: the engine may call ``engine_message`` straight from the transport reader: this
+    #: server queues events itself and only makes the reader wait for backpressure
+    engine_inline_messages = True
+
     async def engine_message(self, eio_sid: str, data: str | bytes) -> None:
         client = self._clients.get(eio_sid)
         if client is None:
@@ -239,38 +252,66 @@ class AsyncServer:
                 await self.manager.trigger_callback(socket, event.ack_id, list(event.args))
             return
         # one client's events are handled one at a time, in arrival order, by a drain
-        # task that exists only while the client has work queued
+        # worker that exists only while the client has work queued
+        room = None
         with client.lock:
             client.inbox.append(event)
-            if client.draining:
-                return
-            client.draining = True
-        self.eio.backend.spawn(self._drain, client)
+            start = not client.draining
+            if start:
+                client.draining = True
+            elif len(client.inbox) >= INBOX_LIMIT:
+                if client.room is None:
+                    client.room = self.eio.backend.event()
+                room = client.room
+        if start:
+            self.eio.backend.run_soon(self._drain, client)
+        elif room is not None:
+            # backpressure: stop reading this client until its handlers catch up
+            while eio_sid in self._clients and not await self.eio.backend.wait_event(
+                    room, 1.0):
+                pass
 
     async def _drain(self, client: Client) -> None:
+        inbox = client.inbox
         while True:
             with client.lock:
-                if not client.inbox:
+                if client.room is not None and len(inbox) <= INBOX_LIMIT // 2:
+                    client.room.set()
+                    client.room = None
+                if not inbox:
                     client.draining = False
                     return
-                event = client.inbox.popleft()
+                item = inbox.popleft()
             try:
-                kind = type(event)
+                kind = type(item)
                 if kind is Event:
-                    await self._on_event(client, event)
+                    await self._on_event(client, item)
                 elif kind is Connect:
-                    await self._on_connect(client, event)
+                    await self._on_connect(client, item)
                 elif kind is Disconnect:
-                    socket = client.sockets.get(event.namespace)
+                    socket = client.sockets.get(item.namespace)
                     if socket is not None:
                         await self._close_socket(socket, self.reason.CLIENT_DISCONNECT)
+                elif kind is ClientClosed:
+                    await self._finish_client(client, item.reason)
             except Exception:  # never let one bad handler stall this client's queue
-                self.logger.exception("error while handling %r", event)
+                self.logger.exception("error while handling %r", item)
 
     async def engine_disconnect(self, eio_sid: str, reason: str) -> None:
         client = self._clients.pop(eio_sid, None)
         if client is None:
             return
+        with client.lock:
+            if client.room is not None:
+                client.room.set()
+                client.room = None
+            if client.draining:
+                # after the events already received (a client's DISCONNECT among them)
+                client.inbox.append(ClientClosed(reason))
+                return
+        await self._finish_client(client, reason)
+
+    async def _finish_client(self, client: Client, reason: str) -> None:
         client.conn.close()
         for socket in list(client.sockets.values()):
             await self._close_socket(socket, reason, notify_client=False)
