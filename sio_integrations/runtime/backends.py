@@ -48,7 +48,7 @@ class AsyncBackend:
 
     def __init__(self) -> None:
         # strong references: the event loop only keeps weak ones to running tasks
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     def spawn(
         self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kwargs: Any
