@@ -303,6 +303,25 @@ const scenarios = {
     };
   },
 
+  // Traffic both ways from the first moment, so that it spans the upgrade (no waiting for it).
+  async stream(ctx) {
+    const n = 300;
+    const s = ctx.socket('/');
+    await ctx.connected(s);
+    const ticks = ctx.collect(s, 'tick');
+    const done = ctx.next(s, 'tick_done');
+    const started = await ctx.ack1(s, 'stream_to_me', n, 0.002);
+    for (let i = 0; i < n; i += 1) s.emit('stream_in', i);
+    await done;
+    let received = [];
+    for (let i = 0; i < 50; i += 1) {
+      received = await ctx.ack1(s, 'stream_in_result');
+      if (received.length >= n) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { n, started, ticks, received, final_transport: s.io.engine.transport.name };
+  },
+
   async rooms(ctx) {
     const tag = `${process.pid}-${Date.now()}-${ctx.transport}`;
     const r1 = `room-a-${tag}`;

@@ -22,6 +22,7 @@ from typing import Any
 CONNECTS: dict[str, list[Any]] = defaultdict(list)
 DISCONNECTS: dict[str, list[Any]] = defaultdict(list)
 ORDER: dict[str, list[Any]] = defaultdict(list)
+STREAM: dict[str, list[Any]] = defaultdict(list)
 POISON = "FAKE-FROM-CLIENT"  # an argument only a misbehaving client would send
 
 
@@ -233,6 +234,26 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
     async def sleep_for(sid: str, seconds: float) -> Any:
         await api.sleep(seconds)
         return "slept"
+
+    @on("stream_to_me")
+    async def stream_to_me(sid: str, count: int, gap: float) -> Any:
+        async def ticks() -> None:
+            for i in range(count):
+                await api.emit("tick", i, to=sid)
+                if gap:
+                    await api.sleep(gap)
+            await api.emit("tick_done", count, to=sid)
+
+        api.spawn(ticks)
+        return "started"
+
+    @on("stream_in")
+    async def stream_in(sid: str, index: int) -> None:
+        STREAM[sid].append(index)
+
+    @on("stream_in_result")
+    async def stream_in_result(sid: str) -> Any:
+        return STREAM.get(sid, [])
 
     @on("get_order")
     async def get_order(sid: str) -> Any:
