@@ -28,7 +28,8 @@ pytestmark = pytest.mark.timeout(120)
 FULL_MODES = ("asgi", "threading")
 SUBSET_MODES = ("aiohttp", "eventlet", "gevent")
 CORE = ("connect", "auth", "namespace", "namespace_leave", "reject", "acks", "binary",
-        "binary_base64", "rooms", "disconnect", "large", "burst", "misc", "stream")
+        "binary_base64", "rooms", "disconnect", "large", "burst", "misc", "stream",
+        "mixed_broadcast")
 SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect", "misc", "stream")
 OURS_ONLY = ("order", "unknown_namespace")
 # Run against a server with a short heartbeat (its own batch).
@@ -198,6 +199,18 @@ def test_short_heartbeat_keeps_idle_client(js: Batches, mode: str, transport: st
     assert (r["ping_interval"], r["ping_timeout"]) == (500, 1000), "handshake values in ms"
     assert r["pings"] >= 3, "about one ping per 0.5 s over 2.5 s idle"
     assert r["reasons"] == [] and r["connected"] is True and r["same_sid"] is True
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("mixed_broadcast"))
+def test_binary_broadcast_to_mixed_transports(js: Batches, mode: str, transport: str,
+                                              request: pytest.FixtureRequest) -> None:
+    if IMPL == "reference":
+        request.applymarker(pytest.mark.xfail(
+            reason="python-engineio: TypeError encoding the polling payload of a binary "
+            "broadcast that also went to websocket clients", strict=False))
+    r = js.get(mode, transport, "mixed_broadcast")
+    expected = {"blob": b(bytes(range(10))), "list": [b(b"\x00"), "x", {"deep": b(b"\xfe\xff")}]}
+    assert r == {k: expected for k in ("polling", "websocket", "upgrade", "ws_base64")}
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("slow_handler"))

@@ -86,7 +86,8 @@ class Ctx {
   async connect(nsp, extra) {
     const s = this.socket(nsp, extra);
     await this.connected(s);
-    if (this.transport === 'upgrade') await this.upgraded(s);
+    const transports = (extra && extra.transports) || transportOptions(this.transport).transports;
+    if (transports.length > 1) await this.upgraded(s);
     return s;
   }
 
@@ -320,6 +321,27 @@ const scenarios = {
       await new Promise((r) => setTimeout(r, 100));
     }
     return { n, started, ticks, received, final_transport: s.io.engine.transport.name };
+  },
+
+  // One binary broadcast to a room whose members use different transports and parsers'
+  // binary modes: each must get the same bytes.
+  async mixed_broadcast(ctx) {
+    const room = `mixed-${process.pid}-${Date.now()}-${ctx.transport}`;
+    const variants = {
+      polling: { transports: ['polling'] },
+      websocket: { transports: ['websocket'] },
+      upgrade: { transports: ['polling', 'websocket'] },
+      ws_base64: { transports: ['websocket'], forceBase64: true },
+    };
+    const names = Object.keys(variants);
+    const sockets = await Promise.all(names.map((k) => ctx.connect('/', variants[k])));
+    await Promise.all(sockets.map((s) => ctx.ack1(s, 'join', room)));
+    const got = sockets.map((s) => ctx.next(s, 'room_bin'));
+    await ctx.ack1(sockets[0], 'broadcast_bin', room);
+    const results = await Promise.all(got);
+    const out = {};
+    names.forEach((k, i) => { out[k] = toJson(results[i][0]); });
+    return out;
   },
 
   async rooms(ctx) {

@@ -211,6 +211,12 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
         await api.emit("room_msg", spec["msg"], to=spec["room"], skip_sid=skip)
         return "done"
 
+    @on("broadcast_bin")
+    async def broadcast_bin(sid: str, room: str) -> Any:
+        payload = {"blob": bytes(range(10)), "list": [b"\x00", "x", {"deep": b"\xfe\xff"}]}
+        await api.emit("room_bin", payload, to=room)
+        return "done"
+
     @on("kick_me")
     async def kick_me(sid: str) -> None:
         await api.disconnect(sid)
