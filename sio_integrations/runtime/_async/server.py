@@ -71,6 +71,7 @@ class AsyncServer:
         self._manager_ready = False
         self._clients: dict[str, Client] = {}
         self._sweeper: Any = None
+        self._sweeping = False
         engine_logger = make_logger("sio_integrations.engine", self.options.engineio_logger)
         self.eio = AsyncEngine(self.options.engine_options(), self,
                                async_mode=self.options.async_mode, logger=engine_logger)
@@ -203,8 +204,7 @@ class AsyncServer:
 
     async def shutdown(self) -> None:
         """Disconnect every client and stop background tasks."""
-        if self._sweeper is not None:
-            self._sweeper = None
+        self._sweeping = False
         await self.eio.shutdown()
 
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
@@ -227,7 +227,8 @@ class AsyncServer:
         conn = ServerConnection(self.serializer)
         self._clients[eio_sid] = Client(eio_sid, conn, environ, time.monotonic(),
                                        self.eio.backend.mutex())
-        if self._sweeper is None:
+        if not self._sweeping:
+            self._sweeping = True  # set first: a sweeper thread may start running at once
             self._sweeper = self.start_background_task(self._sweep)
 
     #: the engine may call ``engine_message`` straight from the transport reader: this
@@ -452,7 +453,7 @@ class AsyncServer:
         """Close sessions that never joined a namespace, and stalled binary packets."""
         options = self.options
         period = max(0.05, min(options.connect_timeout, options.binary_timeout) / 4)
-        while self._sweeper is not None:
+        while self._sweeping:
             await self.eio.sleep(period)
             now = time.monotonic()
             for client in list(self._clients.values()):
