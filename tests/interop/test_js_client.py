@@ -26,7 +26,7 @@ from tests.interop.harness import (
 pytestmark = pytest.mark.timeout(120)
 
 FULL_MODES = ("asgi", "threading")
-SUBSET_MODES = ("aiohttp", "eventlet", "gevent")
+SUBSET_MODES = ("aiohttp", "eventlet", "gevent", "asgi-h11-wsproto")
 CORE = ("connect", "auth", "namespace", "namespace_leave", "reject", "acks", "binary",
         "binary_base64", "rooms", "disconnect", "large", "burst", "misc", "stream",
         "mixed_broadcast")

@@ -1,9 +1,10 @@
 """Serve the interop scenario app under one host and print ``LISTENING <port>``.
 
 Usage: ``python run_server.py MODE IMPL [option=json ...]`` where MODE is one of
-asgi (uvicorn), aiohttp, threading (werkzeug, threaded), eventlet (eventlet.wsgi),
-gevent (gevent.pywsgi) and IMPL is ``ours`` or ``reference``. Extra arguments are
-server options, their values JSON (``connect_timeout=1``).
+asgi (uvicorn), asgi-h11-wsproto (uvicorn with h11 and wsproto), aiohttp, threading
+(werkzeug, threaded), eventlet (eventlet.wsgi), gevent (gevent.pywsgi) and IMPL is
+``ours`` or ``reference``. Extra arguments are server options, their values JSON
+(``connect_timeout=1``).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def parse_options(args: list[str]) -> dict[str, Any]:
     return options
 
 
-def serve_asgi(impl: str, options: dict[str, Any]) -> None:
+def serve_asgi(impl: str, options: dict[str, Any], **uvicorn_options: Any) -> None:
     import uvicorn
 
     sio, socketio_mod = build(impl, "asgi", **options)
@@ -49,7 +50,8 @@ def serve_asgi(impl: str, options: dict[str, Any]) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options)
+    server = uvicorn.Server(config)
 
     async def main() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -114,8 +116,14 @@ def serve_gevent(impl: str, options: dict[str, Any]) -> None:
     server.serve_forever()
 
 
+def serve_asgi_h11_wsproto(impl: str, options: dict[str, Any]) -> None:
+    """uvicorn's pure-Python protocol stack: h11 for HTTP, wsproto for websockets."""
+    serve_asgi(impl, options, http="h11", ws="wsproto")
+
+
 SERVERS = {
     "asgi": serve_asgi,
+    "asgi-h11-wsproto": serve_asgi_h11_wsproto,
     "aiohttp": serve_aiohttp,
     "threading": serve_threading,
     "eventlet": serve_eventlet,
