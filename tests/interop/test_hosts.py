@@ -1,4 +1,4 @@
-"""Smoke tests under process-managing hosts: Gunicorn (gthread, gevent) and Hypercorn.
+"""Smoke tests under process-managing hosts: Gunicorn (gthread, gevent, asgi) and Hypercorn.
 
 The scenario app is loaded by the host itself from ``servers/hosted_app.py``;
 a subset of the JS client scenarios runs over every transport at once.
@@ -31,6 +31,7 @@ HOSTS = {
     "gunicorn-gthread": (GUNICORN + ["-k", "gthread", "--threads", "32", "hosted_app:app"],
                          "threading", GUNICORN_PORT),
     "gunicorn-gevent": (GUNICORN + ["-k", "gevent", "hosted_app:app"], "gevent", GUNICORN_PORT),
+    "gunicorn-asgi": (GUNICORN + ["-k", "asgi", "hosted_app:app"], "asgi", GUNICORN_PORT),
     "hypercorn": ([sys.executable, "-m", "hypercorn", "-b", "127.0.0.1:0", "hosted_app:app"],
                   "asgi", r"Running on http://127\.0\.0\.1:(\d+)"),
 }
