@@ -185,6 +185,7 @@ class AsyncEngineTransports(AsyncEngineCore):
     async def _read_websocket(self, client: _Client, ws: AsyncWebSocket) -> None:
         limit = self.options.max_http_buffer_size
         reason = "transport close"
+        inline, handler = self._inline, self.handler
         try:
             while not client.closed:
                 frame = await ws.receive()
@@ -206,6 +207,12 @@ class AsyncEngineTransports(AsyncEngineCore):
                             reason = str(control)
                             break
                         frame = control  # a binary message sent as base64 text
+                if inline:
+                    try:
+                        await handler.engine_message(client.sid, frame)
+                    except Exception:
+                        self.logger.exception("engine_message failed for %s", client.sid)
+                    continue
                 with client.mutex:
                     client.inbox.append(frame)
                     if client.draining:

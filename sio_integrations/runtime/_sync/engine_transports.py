@@ -187,6 +187,7 @@ class EngineTransports(EngineCore):
     def _read_websocket(self, client: _Client, ws: SyncWebSocket) -> None:
         limit = self.options.max_http_buffer_size
         reason = "transport close"
+        inline, handler = self._inline, self.handler
         try:
             while not client.closed:
                 frame = ws.receive()
@@ -208,6 +209,12 @@ class EngineTransports(EngineCore):
                             reason = str(control)
                             break
                         frame = control  # a binary message sent as base64 text
+                if inline:
+                    try:
+                        handler.engine_message(client.sid, frame)
+                    except Exception:
+                        self.logger.exception("engine_message failed for %s", client.sid)
+                    continue
                 with client.mutex:
                     client.inbox.append(frame)
                     if client.draining:
