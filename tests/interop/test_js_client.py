@@ -29,8 +29,9 @@ FULL_MODES = ("asgi", "threading")
 SUBSET_MODES = ("aiohttp", "eventlet", "gevent", "asgi-h11-wsproto")
 CORE = ("connect", "auth", "namespace", "namespace_leave", "reject", "acks", "binary",
         "binary_base64", "rooms", "disconnect", "large", "burst", "misc", "stream",
-        "mixed_broadcast")
-SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect", "misc", "stream")
+        "mixed_broadcast", "crowd")
+SUBSET = ("connect", "reject", "acks", "binary", "rooms", "disconnect", "misc", "stream",
+          "crowd")
 OURS_ONLY = ("order", "unknown_namespace")
 # Run against a server with a short heartbeat (its own batch).
 HEARTBEAT = {"ping_interval": 0.5, "ping_timeout": 1}
@@ -163,6 +164,11 @@ def test_binary_nested_both_ways(js: Batches, mode: str, transport: str) -> None
         b(b"raw"), {"x": [b(b"\xff\x00"), {"y": b(bytes(range(256)))}]}, "text"
     ]
     assert r["pushed_is_buffer"] is True
+    assert r["question"] == b(b"\x01question")
+    assert r["called"] == {
+        "types": {"answer": "bytes:3", "list": ["bytes:1"]},
+        "result": {"answer": b(b"\x01\x02\x03"), "list": [b(b"x")]},
+    }, "a client's binary ack to sio.call() arrives decoded"
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("misc"))
@@ -211,6 +217,15 @@ def test_binary_broadcast_to_mixed_transports(js: Batches, mode: str, transport:
     r = js.get(mode, transport, "mixed_broadcast")
     expected = {"blob": b(bytes(range(10))), "list": [b(b"\x00"), "x", {"deep": b(b"\xfe\xff")}]}
     assert r == {k: expected for k in ("polling", "websocket", "upgrade", "ws_base64")}
+
+
+@pytest.mark.parametrize(("mode", "transport"), cases("crowd"))
+def test_fifty_concurrent_clients(js: Batches, mode: str, transport: str) -> None:
+    r = js.get(mode, transport, "crowd")
+    n = r["n"]
+    assert r["echoes"] == list(range(n))
+    assert r["distinct_ids"] == n
+    assert r["counts"] == [1] * n, "each member of the room gets the broadcast exactly once"
 
 
 @pytest.mark.parametrize(("mode", "transport"), cases("slow_handler"))

@@ -235,11 +235,20 @@ const scenarios = {
     const push = ctx.next(s, 'bin_push');
     const sent = await ctx.ack1(s, 'want_bin');
     const pushed = await push;
+    // The client acks a server call() with binary: a BINARY_ACK from the client.
+    let question = null;
+    s.on('server_asks_bin', (q, cb) => {
+      question = q;
+      cb({ answer: Buffer.from([1, 2, 3]), list: [Buffer.from('x')] });
+    });
+    const called = await ctx.ack1(s, 'please_call_bin');
     return {
       echoed: toJson(echoed),
       sent,
       pushed: toJson(pushed),
       pushed_is_buffer: Buffer.isBuffer(pushed[0]),
+      question: toJson(question),
+      called: toJson(called),
     };
   },
 
@@ -342,6 +351,24 @@ const scenarios = {
     const out = {};
     names.forEach((k, i) => { out[k] = toJson(results[i][0]); });
     return out;
+  },
+
+  // Fifty clients at once: concurrent handshakes, acks and one broadcast to all of them.
+  async crowd(ctx) {
+    const n = 50;
+    const room = `crowd-${process.pid}-${Date.now()}-${ctx.transport}`;
+    const sockets = await Promise.all(Array.from({ length: n }, () => ctx.connect('/')));
+    const echoes = await Promise.all(sockets.map((s, i) => ctx.ack1(s, 'echo_ack', i)));
+    await Promise.all(sockets.map((s) => ctx.ack1(s, 'join', room)));
+    const got = sockets.map((s) => ctx.collect(s, 'room_msg'));
+    const first = sockets.map((s) => ctx.next(s, 'room_msg'));
+    await ctx.ack1(sockets[0], 'broadcast', { room, msg: 'all', skip_self: false });
+    await Promise.all(first);
+    await Promise.all(sockets.map((s) => ctx.ack1(s, 'whoami')));
+    return {
+      n, echoes, distinct_ids: new Set(sockets.map((s) => s.id)).size,
+      counts: got.map((g) => g.length),
+    };
   },
 
   async rooms(ctx) {

@@ -184,6 +184,11 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
     async def bin_echo(sid: str, *args: Any) -> Any:
         return {"types": describe(list(args)), "data": list(args)}
 
+    @on("please_call_bin")
+    async def please_call_bin(sid: str) -> Any:
+        result = await api.call("server_asks_bin", b"\x01question", to=sid, timeout=10)
+        return {"types": describe(result), "result": result}
+
     @on("want_bin")
     async def want_bin(sid: str) -> Any:
         payload = (b"raw", {"x": [b"\xff\x00", {"y": bytes(range(256))}]}, "text")
