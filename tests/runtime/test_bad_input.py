@@ -21,14 +21,15 @@ RESERVED = ["connect", "connect_error", "disconnect", "disconnecting", "newListe
 class RawClient:
     """An Engine.IO v4 + Socket.IO v5 client speaking raw frames over websocket."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, join: bool = True) -> None:
         url = base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         self.ws = websocket.create_connection(url, timeout=5)
         opening = self.ws.recv()
         assert opening.startswith("0{")
-        self.ws.send("40")
-        reply = self.recv()
-        assert reply.startswith("40{"), reply
+        if join:
+            self.ws.send("40")
+            reply = self.recv()
+            assert reply.startswith("40{"), reply
 
     def recv(self) -> Any:
         while True:
