@@ -135,16 +135,25 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Ask the server (and its workers: the whole process group) to stop."""
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+
+    def stop(self, grace: float = 3.0) -> None:
+        self.terminate()
+        if self.proc.poll() is None:
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=grace)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                # a graceful shutdown may wait on open connections: not our concern here
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 self.proc.wait(timeout=5)
         self._reader.join(timeout=2)
         if self.proc.stdout is not None and not self._reader.is_alive():
@@ -171,8 +180,12 @@ class ServerPool:
             return server
 
     def stop_all(self) -> None:
-        for server in self._servers.values():
-            server.stop()
+        servers = list(self._servers.values())
+        for server in servers:
+            server.terminate()
+        deadline = time.monotonic() + 3
+        for server in servers:
+            server.stop(grace=max(0.1, deadline - time.monotonic()))
         self._servers.clear()
 
 
