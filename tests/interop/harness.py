@@ -59,6 +59,18 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the test process dies (Linux), so a killed
+    pytest run leaves no servers behind."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class ServerProcess:
     """A server subprocess whose output lines are watched for readiness."""
 
@@ -89,6 +101,7 @@ class ServerProcess:
             text=True,
             errors="replace",
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         self._reader = threading.Thread(target=self._pump, daemon=True)
         self._reader.start()
