@@ -205,6 +205,18 @@ def test_server_side_disconnect(servers: ServerPool, clients: Any, mode: str,
         "connect": ["ok"], "disconnect": ["server disconnect"]}
 
 
+@pytest.mark.parametrize(("mode", "transport"), SMOKE)
+def test_simple_client(servers: ServerPool, mode: str, transport: str) -> None:
+    with peer.SimpleClient() as client:
+        client.connect(url_of(servers, mode), transports=[transport], auth={"s": 1},
+                       wait_timeout=WAIT)
+        assert client.call("whoami", timeout=WAIT)["sid"] == client.sid
+        assert client.call("get_auth", timeout=WAIT)["auth"] == {"s": 1}
+        client.emit("want_bin")
+        assert client.receive(timeout=WAIT) == [
+            "bin_push", b"raw", {"x": [b"\xff\x00", {"y": bytes(range(256))}]}, "text"]
+
+
 async def _async_session(url: str, transport: str) -> dict[str, Any]:
     client = peer.AsyncClient(reconnection=False)
     pushed: asyncio.Queue[Any] = asyncio.Queue()
