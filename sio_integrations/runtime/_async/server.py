@@ -17,6 +17,7 @@ from ...options import ServerOptions
 from ...protocol.connection import ServerConnection
 from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
+from ..context import set_ack_id
 from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..sockets import (
@@ -399,6 +400,7 @@ class AsyncServer:
         socket = client.sockets.get(namespace)
         if socket is None or not socket.connected:
             return
+        set_ack_id(event.ack_id)  # lets handler wrappers see whether an ack is awaited
         try:
             result = await self._dispatch(event.name, namespace, (socket.sid, *event.args))
         except Exception:
