@@ -6,12 +6,18 @@ Importing this package starts nothing.
 
 from . import exceptions
 from .errors import ConnectionRefusedError  # noqa: A004
+from .runtime._async.client import AsyncClient
+from .runtime._async.client_namespace import AsyncClientNamespace
 from .runtime._async.manager import AsyncManager
 from .runtime._async.namespace import AsyncNamespace
 from .runtime._async.server import AsyncServer
+from .runtime._async.simple_client import AsyncSimpleClient
+from .runtime._sync.client import Client
+from .runtime._sync.client_namespace import ClientNamespace
 from .runtime._sync.manager import Manager
 from .runtime._sync.namespace import Namespace
 from .runtime._sync.server import Server
+from .runtime._sync.simple_client import SimpleClient
 from .runtime.asgi import ASGIApp
 from .runtime.hosts import get_tornado_handler
 from .runtime.wsgi import WSGIApp
@@ -23,14 +29,20 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASGIApp",
+    "AsyncClient",
+    "AsyncClientNamespace",
     "AsyncManager",
     "AsyncNamespace",
     "AsyncServer",
+    "AsyncSimpleClient",
+    "Client",
+    "ClientNamespace",
     "ConnectionRefusedError",
     "Manager",
     "Middleware",
     "Namespace",
     "Server",
+    "SimpleClient",
     "WSGIApp",
     "exceptions",
     "get_tornado_handler",

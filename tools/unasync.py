@@ -48,6 +48,7 @@ RENAMES = {
     "AsyncClient": "Client",
     "AsyncSimpleClient": "SimpleClient",
     "AsyncClientNamespace": "ClientNamespace",
+    "AsyncEngineIOClient": "EngineIOClient",
     "AsyncPubSubManager": "PubSubManager",
     "AsyncRedisManager": "RedisManager",
     "_async": "_sync",
@@ -67,6 +68,17 @@ PHRASES = [
     ("(a task, or a thread in sync modes)", "(a thread or greenlet)"),
     ("ASGI scope/receive/send, aiohttp request...", "WSGI environ, start_response"),
     ("an asyncio Task", "a thread"),
+    ("The asyncio Socket.IO client (source of the generated synchronous ``Client``)",
+     "The synchronous Socket.IO client"),
+    ("A Socket.IO client for asyncio", "A synchronous Socket.IO client"),
+    ("(a thread in the sync client)", "(a daemon thread)"),
+    ("Interrupted (Ctrl-C, task cancelled)", "Interrupted (Ctrl-C)"),
+    ("client's own tasks (threads)", "client's own threads"),
+    ("short-lived tasks (threads)", "short-lived threads"),
+    ("task (thread)", "thread"),
+    ("for asyncio (source of the generated ``SimpleClient``)", "(synchronous)"),
+    ("for the asyncio client (source of the generated ``ClientNamespace``)",
+     "for the synchronous client"),
 ]
 
 

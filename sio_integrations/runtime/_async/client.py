@@ -1,0 +1,659 @@
+"""The asyncio Socket.IO client (source of the generated synchronous ``Client``).
+
+Decisions (packet parsing, namespace states, ack ids) come from the protocol core's
+``ClientConnection`` and ``PendingAcks``; this shell moves frames between it, python-engineio's
+client (through :mod:`..client_engine`) and the application's handlers.
+
+Threads of control: the engine's reader decodes every message inline and in order; acks are
+resolved there at once, everything else (events, connect/disconnect handlers) goes to an
+inbox that one worker drains, so handlers run one after another in arrival order and may
+themselves ``call()`` the server. A reconnection task (thread) exists only while reconnecting.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import engineio
+
+from ...errors import AckTimeoutError as TimeoutError  # noqa: A004
+from ...errors import (
+    BadNamespaceError,
+    ConnectionError,  # noqa: A004
+    DisconnectedError,
+    RemoteProtocolError,
+)
+from ...protocol.acks import PendingAcks
+from ...protocol.connection import ClientConnection
+from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
+from ...protocol.packets import get_serializer
+from ..backends import AsyncBackend
+from ..client_engine import AsyncEngineIOClient, engine_kwargs
+from ..client_options import ClientOptions
+from ..handlers import HandlerRegistry
+from ..logs import make_logger
+from ..reconnect import backoff_delay
+from ..sockets import positional_capacity
+
+
+class _Reasons:
+    """Disconnect reasons passed to ``disconnect`` handlers."""
+
+    CLIENT_DISCONNECT = "client disconnect"
+    SERVER_DISCONNECT = "server disconnect"
+    TRANSPORT_ERROR = "transport error"
+
+
+class _Waiter:
+    """The acknowledgement a ``call()`` waits for."""
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.args: tuple[Any, ...] = ()
+        self.error: BaseException | None = None
+        self.ack_id: int | None = None
+
+    def resolve(self, *args: Any) -> None:
+        self.args = args
+        self.event.set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        self.event.set()
+
+
+class _Outgoing:
+    """An emit waiting to be sent (disconnected) or acknowledged (``retries`` mode)."""
+
+    __slots__ = ("args", "callback", "event", "generation", "namespace", "tries", "waiter")
+
+    def __init__(self, namespace: str, event: str, args: list[Any],
+                 callback: Callable[..., Any] | None, waiter: _Waiter | None) -> None:
+        self.namespace = namespace
+        self.event = event
+        self.args = args
+        self.callback = callback
+        self.waiter = waiter
+        self.tries = 0
+        self.generation = 0
+
+
+def _task_done(task: Any) -> bool:
+    done = getattr(task, "done", None)  # asyncio tasks, else a thread
+    return bool(done()) if done is not None else not task.is_alive()
+
+
+def _as_args(data: Any) -> list[Any]:
+    """python-socketio's convention: a tuple is several arguments, None is none."""
+    if data is None:
+        return []
+    if isinstance(data, tuple):
+        return list(data)
+    return [data]
+
+
+class AsyncClient:
+    """A Socket.IO client for asyncio, with python-socketio 5.x's API.
+
+    Options (all keyword): ``reconnection`` (True), ``reconnection_attempts`` (0: no
+    limit), ``reconnection_delay`` (1), ``reconnection_delay_max`` (5),
+    ``randomization_factor`` (0.5, a fraction of the delay), ``logger``,
+    ``engineio_logger``, ``serializer``, ``json``, ``handle_sigint``, ``request_timeout``,
+    ``http_session``, ``ssl_verify`` (True, False or an ``ssl.SSLContext``),
+    ``websocket_extra_options``, ``timestamp_requests``, and ours:
+    ``max_buffered_emits`` (1000), ``retries`` (0) and ``ack_timeout`` (5).
+    """
+
+    reason = _Reasons
+    reserved_events = ("connect", "connect_error", "disconnect")
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.options = ClientOptions.from_kwargs(**kwargs)
+        self.logger = make_logger("sio_integrations.client", self.options.logger)
+        self.serializer = get_serializer(self.options.serializer, self.options.json)
+        self.backend = AsyncBackend()
+        self._registry = HandlerRegistry(asyncio_based=self.is_asyncio_based())
+        self.eio: Any = None
+        self.connection_url: str | None = None
+        self.connection_headers: dict[str, str] = {}
+        self.connection_auth: Any = None
+        self.connection_transports: list[str] | None = None
+        self.connection_namespaces: list[str] = []
+        self.socketio_path = "socket.io"
+        #: connected namespaces and the sid the server gave each
+        self.namespaces: dict[str, str] = {}
+        #: namespaces the server refused during the current connection attempt
+        self.failed_namespaces: dict[str, Any] = {}
+        self.connected = False
+        self._conn: ClientConnection | None = None
+        #: ack id -> (callback, whether it is ours and runs inline in the reader)
+        self._acks: PendingAcks[tuple[Callable[..., Any], bool]] = PendingAcks()
+        self._outgoing: collections.deque[_Outgoing] = collections.deque()
+        self._in_flight: _Outgoing | None = None
+        self._inbox: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._draining = False
+        self._drain_task: Any = None
+        #: short-lived tasks (threads): retry timers, transport aborts
+        self._helpers: set[Any] = set()
+        self._mutex = self.backend.mutex()
+        self._send_lock = self.backend.mutex()
+        #: between connect() and disconnect() (or giving up): reconnection is allowed
+        self._running = False
+        self._server_left = False
+        self._stop = self.backend.event()
+        self._finished = self.backend.event()
+        self._finished.set()  # wait() returns at once before connect()
+        self._changed = self.backend.event()
+        self._reconnect_task: Any = None
+
+    def is_asyncio_based(self) -> bool:
+        return inspect.iscoroutinefunction(self.connect)
+
+    # -- registration (same as python-socketio) -------------------------------------------
+
+    @property
+    def handlers(self) -> dict[str, dict[str, Callable[..., Any]]]:
+        return self._registry.handlers
+
+    @property
+    def namespace_handlers(self) -> dict[str, Any]:
+        return self._registry.namespace_handlers
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register ``handler`` for ``event`` (a decorator without ``handler``)."""
+        return self._registry.on(event, handler, namespace)
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Decorator registering a handler named after the function."""
+        return self._registry.event(*args, **kwargs)
+
+    def register_namespace(self, namespace_handler: Any) -> None:
+        """Register a class-based namespace (``AsyncClientNamespace``)."""
+        self._registry.register_namespace(namespace_handler)
+        namespace_handler._set_client(self)
+
+    # -- connecting ------------------------------------------------------------------------
+
+    async def connect(self, url: str, headers: dict[str, str] | None = None, auth: Any = None,
+                      transports: str | list[str] | None = None,
+                      namespaces: str | list[str] | None = None,
+                      socketio_path: str = "socket.io", wait: bool = True,
+                      wait_timeout: float = 1, retry: bool = False) -> None:
+        """Connect to ``url`` and join ``namespaces`` (default: every namespace with a
+        handler, or ``/``). ``auth`` may be a dict or a callable returning one (called at
+        every attempt). With ``wait``, return once every namespace answered (raise
+        ``ConnectionError`` if one refused or none answered within ``wait_timeout``); with
+        ``retry``, a failed first attempt is retried like a reconnection."""
+        if self._running:
+            raise ConnectionError("Already connected")
+        self.connection_url = url
+        self.connection_headers = dict(headers or {})
+        self.connection_auth = auth
+        self.connection_transports = [transports] if isinstance(transports, str) else transports
+        if namespaces is None:
+            found = set(self.handlers) | set(self.namespace_handlers)
+            found.discard("*")
+            namespaces = sorted(found) or ["/"]
+        elif isinstance(namespaces, str):
+            namespaces = [namespaces]
+        self.connection_namespaces = list(namespaces)
+        self.socketio_path = socketio_path
+        self._running = True
+        self._server_left = False
+        self._stop = self.backend.event()
+        self._finished = self.backend.event()
+        try:
+            await self._open()
+        except ConnectionError as exc:
+            for namespace in self.connection_namespaces:
+                self._enqueue(("connect_error", namespace, exc.args[-1]))
+            if not (retry and self.options.reconnection) or not await self._reconnect_loop():
+                self._running = False
+                self._finished.set()
+                raise
+        if wait:
+            await self._wait_for_namespaces(wait_timeout)
+
+    async def _wait_for_namespaces(self, timeout: float) -> None:
+        deadline = self.backend.monotonic() + timeout
+        while True:
+            self._changed.clear()
+            pending = [ns for ns in self.connection_namespaces
+                       if ns not in self.namespaces and ns not in self.failed_namespaces]
+            if not pending:
+                break
+            left = deadline - self.backend.monotonic()
+            if left <= 0 or not self._running:
+                break
+            await self.backend.wait_event(self._changed, left)
+        if set(self.namespaces) != set(self.connection_namespaces):
+            refusals = [f"{ns}: {data}" for ns, data in self.failed_namespaces.items()]
+            await self.disconnect()
+            raise ConnectionError("One or more namespaces failed to connect"
+                                  + (" (" + "; ".join(refusals) + ")" if refusals else ""))
+
+    async def _open(self) -> None:
+        """One Engine.IO connection attempt; raises ``ConnectionError``."""
+        eio = AsyncEngineIOClient(
+            **engine_kwargs(self.options, asyncio_based=self.is_asyncio_based()))
+        eio.on("connect", self._on_engine_connect)
+        eio.on("message", self._on_engine_message)
+        eio.on("disconnect", self._on_engine_disconnect)
+        self.eio = eio
+        self._conn = ClientConnection(self.serializer)
+        self.failed_namespaces = {}
+        assert self.connection_url is not None
+        try:
+            await eio.connect(self.connection_url, headers=dict(self.connection_headers),
+                              transports=self.connection_transports,
+                              engineio_path=self.socketio_path)
+        except engineio.exceptions.ConnectionError as exc:
+            raise ConnectionError(*exc.args) from exc
+        except ValueError as exc:  # engineio: invalid transports
+            raise ConnectionError(str(exc)) from exc
+
+    async def _auth_value(self) -> Any:
+        auth = self.connection_auth
+        if callable(auth):
+            auth = auth()
+            if inspect.isawaitable(auth):
+                auth = await auth
+        return auth
+
+    async def _on_engine_connect(self) -> None:
+        auth = await self._auth_value()
+        for namespace in self.connection_namespaces:
+            await self._send(Connect(namespace=namespace, data=auth))
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def _on_engine_message(self, data: str | bytes) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            event = conn.receive_data(data, self.backend.monotonic())
+        except RemoteProtocolError as exc:
+            if exc.fatal:
+                self.logger.warning("closing the connection: %s", exc.reason)
+                self._helper(self._abort, "parse error")
+            return
+        if event is None:
+            return
+        if isinstance(event, Ack):
+            entry = self._acks.pop(event.ack_id)
+            if entry is not None:
+                callback, inline = entry
+                if inline:  # ours: resolves a call() or advances the retry queue
+                    await self._call(callback, *event.args)
+                else:  # the application's: runs in order with its handlers
+                    self._enqueue(("ack", callback, tuple(event.args)))
+        elif isinstance(event, Event):
+            self._enqueue(("event", event))
+        elif isinstance(event, Connect):
+            self.namespaces[event.namespace] = event.data["sid"]
+            self.connected = True
+            await self._flush(event.namespace)
+            self._enqueue(("connect", event.namespace))
+            self._changed.set()
+        elif isinstance(event, ConnectError):
+            self.failed_namespaces[event.namespace] = event.data
+            self._enqueue(("connect_error", event.namespace, event.data))
+            self._changed.set()
+            if not self.namespaces and len(self.failed_namespaces) == len(
+                    self.connection_namespaces):
+                self._server_left = True  # refused everywhere: retrying would not help
+                self._helper(self._abort, self.reason.SERVER_DISCONNECT)
+        elif isinstance(event, Disconnect):
+            self.namespaces.pop(event.namespace, None)
+            self._enqueue(("disconnect", event.namespace, self.reason.SERVER_DISCONNECT))
+            if not self.namespaces:
+                self._server_left = True  # the server ended the session: no reconnection
+                self._helper(self._abort, self.reason.SERVER_DISCONNECT)
+
+    async def _abort(self, reason: str) -> None:
+        eio = self.eio
+        if eio is not None:
+            await eio.disconnect(abort=True, reason=reason)
+
+    async def _on_engine_disconnect(self, reason: str) -> None:
+        conn = self._conn
+        self._conn = None
+        left = conn.close() if conn is not None else []
+        self.namespaces = {}
+        self.connected = False
+        for namespace in left:
+            self._enqueue(("disconnect", namespace, reason))
+        with self._mutex:
+            if self._in_flight is not None:
+                self._in_flight.generation += 1  # its timer is void; resent after reconnecting
+                self._in_flight = None
+        for callback, _inline in self._acks.clear():
+            waiter = getattr(callback, "__self__", None)
+            if isinstance(waiter, _Waiter):
+                waiter.fail(DisconnectedError("disconnected before the acknowledgement"))
+        self._changed.set()
+        if self._running and self.options.reconnection and not self._server_left:
+            if self._reconnect_task is None:
+                self._reconnect_task = self.backend.spawn(self._reconnect_loop)
+        elif self._running:
+            self._running = False
+            self._finished.set()
+
+    async def _reconnect_loop(self) -> bool:
+        """Reconnect with backoff until it works, the budget ends or ``disconnect()``."""
+        options = self.options
+        attempt = 0
+        try:
+            while self._running:
+                if options.reconnection_attempts and attempt >= options.reconnection_attempts:
+                    self.logger.warning("giving up after %d reconnection attempts", attempt)
+                    break
+                delay = backoff_delay(attempt, delay=options.reconnection_delay,
+                                      delay_max=options.reconnection_delay_max,
+                                      randomization_factor=options.randomization_factor)
+                attempt += 1
+                if await self.backend.wait_event(self._stop, delay):
+                    return False
+                self.logger.info("reconnection attempt %d", attempt)
+                try:
+                    await self._open()
+                except ConnectionError as exc:
+                    self.logger.info("reconnection attempt %d failed: %s", attempt, exc)
+                    continue
+                return True
+        finally:
+            self._reconnect_task = None
+        self._running = False
+        self._finished.set()
+        self._changed.set()
+        self._fail_outgoing(ConnectionError("gave up reconnecting"))
+        return False
+
+    # -- handlers --------------------------------------------------------------------------
+
+    def _enqueue(self, item: tuple[Any, ...]) -> None:
+        with self._mutex:
+            self._inbox.append(item)
+            if self._draining:
+                return
+            self._draining = True
+        self._drain_task = self.backend.spawn(self._drain)
+
+    async def _drain(self) -> None:
+        while True:
+            with self._mutex:
+                if not self._inbox:
+                    self._draining = False
+                    return
+                item = self._inbox.popleft()
+            try:
+                await self._dispatch(item)
+            except Exception:
+                self.logger.exception("error in a %s handler", item[0])
+
+    async def _dispatch(self, item: tuple[Any, ...]) -> None:
+        kind = item[0]
+        if kind == "event":
+            event = item[1]
+            result = await self._trigger(event.name, event.namespace, *event.args)
+            if event.ack_id is not None and self._conn is not None:
+                await self._send(Ack(namespace=event.namespace, ack_id=event.ack_id,
+                                     args=_as_args(result)))
+        elif kind == "ack":
+            await self._call(item[1], *item[2])
+        elif kind == "connect":
+            await self._trigger("connect", item[1])
+        elif kind == "connect_error":
+            await self._trigger("connect_error", item[1], item[2])
+        elif kind == "disconnect":
+            await self._trigger("disconnect", item[1], item[2])
+
+    async def _trigger(self, event: str, namespace: str, *args: Any) -> Any:
+        handler, call_args = self._registry.find(event, namespace, args)
+        if handler is not None:
+            if event == "disconnect" and positional_capacity(handler) < len(call_args):
+                call_args = call_args[:-1]  # legacy handler without the reason
+            return await self._call(handler, *call_args)
+        space, call_args = self._registry.find_namespace(namespace, args)
+        if space is not None:
+            return await space.trigger_event(event, *call_args)
+        return None
+
+    @staticmethod
+    async def _call(func: Callable[..., Any], *args: Any) -> Any:
+        result = func(*args)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def _send(self, event: Any) -> None:
+        conn, eio = self._conn, self.eio
+        if conn is None or eio is None:
+            return
+        with self._send_lock:  # the frames of a binary packet stay together
+            for frame in conn.send(event):
+                await eio.send(frame)
+
+    async def emit(self, event: str, data: Any = None, namespace: str | None = None,
+                   callback: Callable[..., Any] | None = None) -> None:
+        """Emit ``event`` (``data`` a tuple for several arguments). While reconnecting the
+        emit is buffered and sent after the connection is back."""
+        await self._emit(namespace or "/", event, _as_args(data), callback, None)
+
+    async def send(self, data: Any, namespace: str | None = None,
+                   callback: Callable[..., Any] | None = None) -> None:
+        """Emit the ``message`` event."""
+        await self.emit("message", data=data, namespace=namespace, callback=callback)
+
+    async def call(self, event: str, data: Any = None, namespace: str | None = None,
+                   timeout: float = 60) -> Any:
+        """Emit and wait for the acknowledgement: its one value, a tuple of several, or
+        None. Raises ``TimeoutError`` when none arrives within ``timeout`` seconds."""
+        waiter = _Waiter(self.backend.event())
+        item = await self._emit(namespace or "/", event, _as_args(data), None, waiter)
+        if not await self.backend.wait_event(waiter.event, timeout):
+            with self._mutex:
+                if waiter.ack_id is not None:
+                    self._acks.pop(waiter.ack_id)
+                if item in self._outgoing:
+                    self._outgoing.remove(item)
+                if self._in_flight is item:
+                    self._in_flight = None
+                    item.generation += 1
+            if self.options.retries:
+                await self._send_next()
+            raise TimeoutError()
+        if waiter.error is not None:
+            raise waiter.error
+        if len(waiter.args) > 1:
+            return waiter.args
+        return waiter.args[0] if waiter.args else None
+
+    async def _emit(self, namespace: str, event: str, args: list[Any],
+                    callback: Callable[..., Any] | None, waiter: _Waiter | None) -> _Outgoing:
+        # encode once now, so that a bad event name or value fails at the caller
+        self.serializer.encode_event(namespace, event, args, None)
+        item = _Outgoing(namespace, event, args, callback, waiter)
+        if self.options.retries:
+            self._buffer(item)
+            await self._send_next()
+        elif namespace in self.namespaces and not any(
+                queued.namespace == namespace for queued in self._outgoing):
+            await self._transmit(item)
+        else:
+            self._buffer(item)
+        return item
+
+    def _buffer(self, item: _Outgoing) -> None:
+        if not self._running or item.namespace not in self.connection_namespaces:
+            raise BadNamespaceError(f"{item.namespace} is not a connected namespace.")
+        limit = self.options.max_buffered_emits
+        with self._mutex:
+            if not limit and not self.options.retries:
+                raise BadNamespaceError(f"{item.namespace} is not connected (buffering is off)")
+            if limit and len(self._outgoing) >= limit:
+                raise BadNamespaceError(
+                    f"{item.namespace} is not connected and the emit buffer is full "
+                    f"(max_buffered_emits={limit})")
+            self._outgoing.append(item)
+
+    async def _transmit(self, item: _Outgoing, on_ack: Callable[..., Any] | None = None) -> None:
+        ack_id = None
+        if on_ack is not None:
+            ack_id = self._acks.register((on_ack, True))
+        elif item.waiter is not None:
+            ack_id = self._acks.register((item.waiter.resolve, True))
+        elif item.callback is not None:
+            ack_id = self._acks.register((item.callback, False))
+        if item.waiter is not None:
+            item.waiter.ack_id = ack_id
+        await self._send(Event(namespace=item.namespace, name=item.event, args=item.args,
+                               ack_id=ack_id))
+
+    async def _flush(self, namespace: str) -> None:
+        """Send what was buffered for ``namespace`` (in order) now that it is connected."""
+        if self.options.retries:
+            await self._send_next()
+            return
+        while True:
+            with self._mutex:
+                item = next((i for i in self._outgoing if i.namespace == namespace), None)
+                if item is None:
+                    return
+                self._outgoing.remove(item)
+            await self._transmit(item)
+
+    # -- at-least-once delivery (retries > 0): one emit in flight at a time, like JS ------
+
+    async def _send_next(self) -> None:
+        with self._mutex:
+            if self._in_flight is not None or not self._outgoing:
+                return
+            item = self._outgoing[0]
+            if item.namespace not in self.namespaces:
+                return
+            self._in_flight = item
+            item.tries += 1
+            item.generation += 1
+            generation = item.generation
+        await self._transmit(item, on_ack=lambda *args: self._delivered(item, generation, args))
+        self._helper(self._ack_timer, item, generation)
+
+    async def _delivered(self, item: _Outgoing, generation: int, args: tuple[Any, ...]) -> None:
+        with self._mutex:
+            if self._in_flight is not item or item.generation != generation:
+                return  # a late ack of an attempt we gave up on
+            self._in_flight = None
+            self._outgoing.popleft()
+            item.generation += 1
+        if item.callback is not None:
+            self._enqueue(("ack", item.callback, args))
+        if item.waiter is not None:
+            item.waiter.resolve(*args)
+        await self._send_next()
+
+    async def _ack_timer(self, item: _Outgoing, generation: int) -> None:
+        try:
+            if await self.backend.wait_event(self._stop, self.options.ack_timeout):
+                return
+            with self._mutex:
+                if self._in_flight is not item or item.generation != generation:
+                    return
+                self._in_flight = None
+                if item.tries > self.options.retries:
+                    self._outgoing.popleft()
+                    item.generation += 1
+                    self.logger.warning("%r not acknowledged after %d tries, dropped",
+                                        item.event, item.tries)
+                    if item.waiter is not None:
+                        item.waiter.fail(TimeoutError())
+            await self._send_next()
+        except Exception:
+            self.logger.exception("error in the retry timer of %r", item.event)
+
+    def _helper(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Start a short-lived task (thread) that disconnect() will wait for; none once
+        disconnect() has begun (it does their work itself, and two engine disconnects at
+        once can hang engineio's client)."""
+        with self._mutex:
+            if not self._running:
+                return
+            self._helpers = {task for task in self._helpers if not _task_done(task)}
+            self._helpers.add(self.backend.spawn(fn, *args))
+
+    def _fail_outgoing(self, error: BaseException) -> None:
+        with self._mutex:
+            items = list(self._outgoing)
+            self._outgoing.clear()
+            self._in_flight = None
+        for item in items:
+            if item.waiter is not None:
+                item.waiter.fail(error)
+
+    # -- the rest of python-socketio's API ---------------------------------------------------
+
+    def get_sid(self, namespace: str | None = None) -> str | None:
+        """The sid the server gave this client in ``namespace`` (None if not connected)."""
+        return self.namespaces.get(namespace or "/")
+
+    @property
+    def sid(self) -> str | None:
+        """The sid in the default namespace (see :meth:`get_sid`)."""
+        return self.get_sid("/")
+
+    def transport(self) -> str | None:
+        """``'polling'`` or ``'websocket'`` (None when not connected)."""
+        return self.eio.transport() if self.eio is not None else None
+
+    async def wait(self) -> None:
+        """Wait until the client is disconnected for good (by ``disconnect()``, by the
+        server, or after giving up reconnecting). Interrupted (Ctrl-C, task cancelled),
+        it disconnects before re-raising."""
+        try:
+            await self._finished.wait()
+        except BaseException:
+            await self.disconnect()
+            raise
+
+    async def disconnect(self) -> None:
+        """Leave every namespace, close the connection and stop reconnecting. Returns once
+        the client's own tasks (threads) have ended and the handlers have run."""
+        with self._mutex:
+            self._running = False
+            helpers, self._helpers = self._helpers, set()
+        self._stop.set()
+        # joining the current task (thread) is a no-op: disconnect() from a handler works
+        for task in [self._reconnect_task, *helpers]:
+            if task is not None:
+                await self.backend.join(task)
+        for namespace in list(self.namespaces):
+            await self._send(Disconnect(namespace=namespace))
+        eio = self.eio
+        if eio is not None:
+            await eio.disconnect()
+        if self._drain_task is not None:
+            await self.backend.join(self._drain_task)
+        self._fail_outgoing(DisconnectedError("the client disconnected"))
+        self.connected = False
+        self._finished.set()
+        self._changed.set()
+
+    async def shutdown(self) -> None:
+        """Alias of :meth:`disconnect` (python-socketio 5.12+)."""
+        await self.disconnect()
+
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
+        """Run ``target(*args, **kwargs)`` in a task (a thread in the sync client)."""
+        return self.backend.spawn(target, *args, **kwargs)
+
+    async def sleep(self, seconds: float = 0) -> None:
+        """Sleep without blocking the client."""
+        await self.backend.sleep(seconds)

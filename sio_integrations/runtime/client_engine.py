@@ -1,0 +1,100 @@
+"""The one seam between our clients and python-engineio's Engine.IO clients.
+
+We use ``engineio.AsyncClient`` / ``engineio.Client`` for the transports (long-polling,
+websocket, polling-then-upgrade) and change two things:
+
+* Messages are delivered **inline, in arrival order**. engineio starts a task (a thread in
+  the sync client) per message, so the frames of a binary packet could reach our decoder
+  out of order. Our client only decodes in the reader and queues the result for its own
+  handler worker, so the reader is never blocked by application code.
+* TLS: ``ssl_verify`` may also be an ``ssl.SSLContext``; it is handed to aiohttp
+  (connector and websocket) or to requests (a transport adapter) and websocket-client
+  (``sslopt``), the places engineio already lets us configure.
+
+Interrupt handling is ours (see the client), so engineio's SIGINT handler is never installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+import engineio
+
+__all__ = ["AsyncEngineIOClient", "EngineIOClient", "engine_kwargs"]
+
+
+class AsyncEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
+    """engineio's asyncio client, calling our handlers inline and in order."""
+
+    async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["run_async"] = False
+        return await super()._trigger_event(event, *args, **kwargs)
+
+
+class EngineIOClient(engineio.Client):  # type: ignore[misc]
+    """engineio's synchronous client, calling our handlers inline and in order."""
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+def engine_kwargs(options: Any, *, asyncio_based: bool) -> dict[str, Any]:
+    """engineio client constructor arguments for our ``ClientOptions``."""
+    from .logs import make_logger
+
+    extra = dict(options.websocket_extra_options or {})
+    logger = options.engineio_logger
+    if logger is False:  # engineio warns about normal closes: only errors by default
+        logger = logging.getLogger("sio_integrations.engineio.client")
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.ERROR)
+    kwargs: dict[str, Any] = {
+        "logger": make_logger("sio_integrations.engineio.client", logger),
+        "json": options.json,
+        "request_timeout": options.request_timeout,
+        "http_session": options.http_session,
+        "ssl_verify": True,
+        "handle_sigint": False,
+        "websocket_extra_options": extra,
+        "timestamp_requests": options.timestamp_requests,
+    }
+    verify = options.ssl_verify
+    if isinstance(verify, ssl.SSLContext):
+        if asyncio_based:
+            extra.setdefault("ssl", verify)
+            if options.http_session is None:
+                kwargs["http_session"] = _aiohttp_factory(verify)
+        else:
+            sslopt = extra.setdefault("sslopt", {})
+            sslopt.setdefault("context", verify)
+            if options.http_session is None:
+                kwargs["http_session"] = _requests_session(verify)
+    else:
+        kwargs["ssl_verify"] = bool(verify)
+    return kwargs
+
+
+def _aiohttp_factory(context: ssl.SSLContext) -> Any:
+    def factory() -> Any:  # called by engineio inside the running loop
+        import aiohttp
+
+        return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+
+    return factory
+
+
+def _requests_session(context: ssl.SSLContext) -> Any:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class _ContextAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs["ssl_context"] = context
+            return super().init_poolmanager(*args, **kwargs)
+
+    session = requests.Session()
+    session.mount("https://", _ContextAdapter())
+    return session
