@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from typing import Any
 
 import engineio
@@ -39,6 +40,17 @@ class EngineIOClient(engineio.Client):  # type: ignore[misc]
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
+
+    def disconnect(self, abort: bool = False, reason: str | None = None) -> None:
+        # engineio's write loop stops as soon as the state leaves "connected", so a CLOSE
+        # queued behind packets still being written is dropped and the server only notices
+        # at its next ping (the reader's long-poll then blocks disconnect() for up to 25 s).
+        # Let the writer drain first (bounded).
+        if not abort and self.state == "connected":
+            deadline = time.monotonic() + self.request_timeout
+            while self.queue.unfinished_tasks and time.monotonic() < deadline:
+                time.sleep(0.002)
+        super().disconnect(abort=abort, reason=reason)
 
 
 def engine_kwargs(options: Any, *, asyncio_based: bool) -> dict[str, Any]:

@@ -635,6 +635,8 @@ class AsyncClient:
                 await self.backend.join(task)
         for namespace in list(self.namespaces):
             await self._send(Disconnect(namespace=namespace))
+            self.namespaces.pop(namespace, None)
+            self._enqueue(("disconnect", namespace, self.reason.CLIENT_DISCONNECT))
         eio = self.eio
         if eio is not None:
             await eio.disconnect()

@@ -637,6 +637,8 @@ class Client:
                 self.backend.join(task)
         for namespace in list(self.namespaces):
             self._send(Disconnect(namespace=namespace))
+            self.namespaces.pop(namespace, None)
+            self._enqueue(("disconnect", namespace, self.reason.CLIENT_DISCONNECT))
         eio = self.eio
         if eio is not None:
             eio.disconnect()

@@ -32,12 +32,11 @@ function common(socket) {
     query: socket.handshake.query.q || null,
     transport: socket.conn.transport.name,
   }));
-  socket.on("ask_client", async (event, args, ack) => {
-    try {
-      ack({ answer: await socket.timeout(5000).emitWithAck(event, ...args) });
-    } catch (err) {
-      ack({ error: String(err) });
-    }
+  // asks the client, answers with every argument of the client's acknowledgement
+  socket.on("ask_client", (event, args, ack) => {
+    socket.timeout(5000).emit(event, ...args, (err, ...answer) => {
+      ack(err ? { error: String(err) } : { answer });
+    });
   });
   socket.on("join", (room, ack) => { socket.join(room); ack(); });
   socket.on("to_room", (room, data) => { io.of(socket.nsp.name).to(room).emit("room_msg", data); });
