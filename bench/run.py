@@ -41,7 +41,10 @@ def pinned(cpu: int | None, nice: int) -> Any:
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
         if nice:
-            os.setpriority(os.PRIO_PROCESS, 0, nice)
+            try:
+                os.setpriority(os.PRIO_PROCESS, 0, nice)
+            except PermissionError:  # negative niceness needs privileges; run unprioritised
+                pass
 
     return preexec
 
