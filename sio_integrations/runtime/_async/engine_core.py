@@ -46,7 +46,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64", "room",
+        "drain_task", "b64", "room", "busy",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -67,6 +67,7 @@ class _Client:
         self.drain_task: Any = None  # keeps the running drain task referenced
         self.b64 = False  # the client asked for binary as base64 text (b64=1)
         self.room: Any = None  # set by the drain when a reader waits for inbox room
+        self.busy = False  # the reader is inside an inline handler (which may apply backpressure)
 
 
 class AsyncEngineCore:
@@ -164,13 +165,17 @@ class AsyncEngineCore:
     # -- delivery -------------------------------------------------------------------------
     async def _receive(self, client: _Client, messages: list[str | bytes]) -> None:
         if self._inline:
-            for data in messages:
-                if client.closed:
-                    return
-                try:
-                    await self.handler.engine_message(client.sid, data)
-                except Exception:
-                    self.logger.exception("engine_message failed for %s", client.sid)
+            client.busy = True
+            try:
+                for data in messages:
+                    if client.closed:
+                        return
+                    try:
+                        await self.handler.engine_message(client.sid, data)
+                    except Exception:
+                        self.logger.exception("engine_message failed for %s", client.sid)
+            finally:
+                client.busy = False
             return
         with client.mutex:
             client.inbox.extend(messages)
@@ -312,8 +317,13 @@ class AsyncEngineCore:
                 if beat is Heartbeat.PING:
                     await self._deliver(client, [PING_FRAME])
                 elif beat is Heartbeat.TIMEOUT:
-                    await self._close_client(client, "ping timeout")
-                    continue
+                    if client.busy or client.room is not None:
+                        # we stopped reading (backpressure): a pong may be waiting unread,
+                        # which is not the peer's fault
+                        session.on_pong(now)
+                    else:
+                        await self._close_client(client, "ping timeout")
+                        continue
                 wake = min(wake, session.next_deadline())
             delay = max(wake - self.backend.monotonic(), self._resolution)
             await self.backend.wait_event(self._stop, delay)

@@ -208,10 +208,12 @@ class AsyncEngineTransports(AsyncEngineCore):
                             break
                         frame = control  # a binary message sent as base64 text
                 if inline:
+                    client.busy = True
                     try:
                         await handler.engine_message(client.sid, frame)
                     except Exception:
                         self.logger.exception("engine_message failed for %s", client.sid)
+                    client.busy = False
                     continue
                 with client.mutex:
                     client.inbox.append(frame)
