@@ -371,6 +371,24 @@ const scenarios = {
     };
   },
 
+  // The server is restarted under the client (by the test): it must reconnect by itself.
+  async reconnect(ctx) {
+    const s = ctx.socket('/', {
+      reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500,
+    });
+    await ctx.connected(s);
+    if (ctx.transport === 'upgrade') await ctx.upgraded(s);
+    const firstId = s.id;
+    const gone = new Promise((resolve) => s.once('disconnect', (reason) => resolve(reason)));
+    const back = new Promise((resolve) => s.io.once('reconnect', (attempt) => resolve(attempt)));
+    const reason = await withTimeout(gone, 20000, 'disconnect');
+    const attempts = await withTimeout(back, 20000, 'reconnect');
+    await ctx.connected(s);
+    if (ctx.transport === 'upgrade') await ctx.upgraded(s); // a new engine: upgrades again
+    const who = await ctx.ack1(s, 'whoami');
+    return { first_id: firstId, reason, attempts, second_id: s.id, who };
+  },
+
   async rooms(ctx) {
     const tag = `${process.pid}-${Date.now()}-${ctx.transport}`;
     const r1 = `room-a-${tag}`;

@@ -24,10 +24,14 @@ elif MODE == "gevent":
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import socket  # noqa: E402
 from typing import Any  # noqa: E402
 
 from scenario_app import build  # noqa: E402
+
+# 0: any free port; a fixed one (SIO_PORT) lets a test restart a server in place
+PORT = int(os.environ.get("SIO_PORT", "0"))
 
 
 def announce(port: int) -> None:
@@ -49,7 +53,7 @@ def serve_asgi(impl: str, options: dict[str, Any], **uvicorn_options: Any) -> No
     app = socketio_mod.ASGIApp(sio)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", PORT))
     config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options)
     server = uvicorn.Server(config)
 
@@ -76,7 +80,7 @@ def serve_aiohttp(impl: str, options: dict[str, Any]) -> None:
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", PORT)
         await site.start()
         announce(runner.addresses[0][1])
         await asyncio.Event().wait()
@@ -91,7 +95,7 @@ def serve_threading(impl: str, options: dict[str, Any]) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     sio, socketio_mod = build(impl, "threading", **options)
-    server = make_server("127.0.0.1", 0, socketio_mod.WSGIApp(sio), threaded=True)
+    server = make_server("127.0.0.1", PORT, socketio_mod.WSGIApp(sio), threaded=True)
     announce(server.server_port)
     server.serve_forever()
 
@@ -101,7 +105,7 @@ def serve_eventlet(impl: str, options: dict[str, Any]) -> None:
     import eventlet.wsgi
 
     sio, socketio_mod = build(impl, "eventlet", **options)
-    listener = eventlet.listen(("127.0.0.1", 0))
+    listener = eventlet.listen(("127.0.0.1", PORT))
     announce(listener.getsockname()[1])
     eventlet.wsgi.server(listener, socketio_mod.WSGIApp(sio), log_output=False)
 
@@ -110,7 +114,7 @@ def serve_gevent(impl: str, options: dict[str, Any]) -> None:
     from gevent import pywsgi
 
     sio, socketio_mod = build(impl, "gevent", **options)
-    server = pywsgi.WSGIServer(("127.0.0.1", 0), socketio_mod.WSGIApp(sio), log=None)
+    server = pywsgi.WSGIServer(("127.0.0.1", PORT), socketio_mod.WSGIApp(sio), log=None)
     server.start()
     announce(server.server_port)
     server.serve_forever()

@@ -226,6 +226,10 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
     async def kick_me(sid: str) -> None:
         await api.disconnect(sid)
 
+    @on("connect_count")
+    async def connect_count(sid: str) -> int:
+        return sum(log.count("ok") for log in list(CONNECTS.values()))
+
     @on("get_log")
     async def get_log(sid: str, target: str) -> Any:
         return {"connect": CONNECTS.get(target, []), "disconnect": DISCONNECTS.get(target, [])}
