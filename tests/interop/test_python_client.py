@@ -217,6 +217,30 @@ def test_simple_client(servers: ServerPool, mode: str, transport: str) -> None:
             "bin_push", b"raw", {"x": [b"\xff\x00", {"y": bytes(range(256))}]}, "text"]
 
 
+@pytest.mark.parametrize(("mode", "transport"), FULL)
+def test_msgpack_serializer(servers: ServerPool, mode: str, transport: str) -> None:
+    """python-socketio's own msgpack packets against serializer='msgpack'."""
+    url = servers.get(mode, serializer="msgpack").url
+    client = peer.Client(reconnection=False, serializer="msgpack")
+    inbox = Inbox()
+    client.on("bin_push", lambda *args: inbox.add("bin_push", args))
+    client.on("server_asks", lambda data: {"got": data, "from": "py"})
+    client.connect(url, transports=[transport], namespaces=["/", "/chat"], wait_timeout=WAIT)
+    try:
+        assert client.call("whoami", timeout=WAIT)["sid"] == client.get_sid("/")
+        assert client.call("ns_echo", "c", namespace="/chat", timeout=WAIT)["ns"] == "/chat"
+        echoed = client.call("bin_echo", ({"k": [b"\x00\x01"]}, b"t"), timeout=WAIT)
+        assert echoed == {"types": [{"k": ["bytes:2"]}, "bytes:1"],
+                          "data": [{"k": [b"\x00\x01"]}, b"t"]}
+        assert client.call("please_call", [1], timeout=WAIT) == {
+            "call_result": {"got": [1], "from": "py"}}
+        assert client.call("want_bin", timeout=WAIT) == "sent"
+        assert inbox.wait("bin_push") == [
+            (b"raw", {"x": [b"\xff\x00", {"y": bytes(range(256))}]}, "text")]
+    finally:
+        threading.Thread(target=client.disconnect, daemon=True).start()
+
+
 async def _async_session(url: str, transport: str) -> dict[str, Any]:
     client = peer.AsyncClient(reconnection=False)
     pushed: asyncio.Queue[Any] = asyncio.Queue()
