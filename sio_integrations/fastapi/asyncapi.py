@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 ASYNCAPI_VERSION = "3.0.0"
 _REF_TEMPLATE = "#/components/schemas/{model}"
@@ -109,11 +109,18 @@ class _Builder:
             return {"type": "null"}
         schema = TypeAdapter(annotation).json_schema(ref_template=_REF_TEMPLATE)
         self.schemas.update(schema.pop("$defs", {}))
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            # a model is a named component, referenced from every message using it
+            name = _key(annotation.__name__)
+            self.schemas[name] = schema
+            return {"$ref": _REF_TEMPLATE.format(model=name)}
         return schema
 
     def payload(self, arguments: list[Any]) -> dict[str, Any]:
         if len(arguments) == 1:
             return self.schema(arguments[0])
+        if not arguments:
+            return {"type": "array", "maxItems": 0}  # an event without arguments
         # several arguments travel as the event's argument list
         items = [self.schema(a) for a in arguments]
         return {"type": "array", "items": items, "minItems": len(items),
