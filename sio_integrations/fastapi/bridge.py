@@ -60,7 +60,11 @@ def handler_request(environ: Mapping[str, Any], *, sid: str, namespace: str, aut
 
 def handshake_from_environ(environ: Mapping[str, Any], auth: Any = None) -> Handshake:
     """The core's :class:`Handshake` for a connection opened through FastAPI."""
-    scope = opening_scope(environ)
+    return handshake_from_scope(opening_scope(environ), auth)
+
+
+def handshake_from_scope(scope: Mapping[str, Any], auth: Any = None) -> Handshake:
+    """The :class:`Handshake` of an ASGI scope (headers, query, client, session, user)."""
     raw = scope.get(HEADERS_KEY, scope.get("headers", ()))
     headers: dict[str, str] = {}
     for name, value in raw:

@@ -21,7 +21,8 @@ from fastapi.dependencies.utils import get_dependant, solve_dependencies
 from fastapi.exceptions import RequestValidationError
 from starlette.requests import HTTPConnection, Request
 
-from .bridge import AUTH_KEY, NAMESPACE_KEY, SID_KEY
+from ..handshake import Handshake
+from .bridge import AUTH_KEY, NAMESPACE_KEY, SID_KEY, handshake_from_scope
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +144,13 @@ def get_auth(request: Request) -> Any:
     return request.scope.get(AUTH_KEY)
 
 
+def get_handshake(request: Request) -> Handshake:
+    """The connection's :class:`~sio_integrations.handshake.Handshake` (headers, query,
+    remote address, Starlette session and user, auth payload in ``extra["auth"]``)."""
+    _socket_scope(request, SID_KEY)
+    return handshake_from_scope(request.scope, request.scope.get(AUTH_KEY))
+
+
 def _socket_scope(request: Request, key: str) -> Any:
     if key not in request.scope:
         raise RuntimeError("this dependency is only available to Socket.IO handlers")
@@ -153,8 +161,10 @@ def _socket_scope(request: Request, key: str) -> Any:
 SocketID = Annotated[str, Depends(get_sid)]
 #: ``auth: SocketAuth`` gives the client's Socket.IO auth payload
 SocketAuth = Annotated[Any, Depends(get_auth)]
+#: ``handshake: SocketHandshake`` gives the connection's Handshake
+SocketHandshake = Annotated[Handshake, Depends(get_handshake)]
 #: ``namespace: SocketNamespace`` gives the handler's namespace
 SocketNamespace = Annotated[str, Depends(get_namespace)]
 
-__all__ = ["SocketAuth", "SocketID", "SocketNamespace", "analyse",
-           "call_with_dependencies", "get_auth", "get_namespace", "get_sid"]
+__all__ = ["SocketAuth", "SocketHandshake", "SocketID", "SocketNamespace", "analyse",
+           "call_with_dependencies", "get_auth", "get_handshake", "get_namespace", "get_sid"]

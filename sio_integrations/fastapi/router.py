@@ -16,7 +16,6 @@ from fastapi import APIRouter, params
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
 
 from ..runtime._async.server import AsyncServer
 from ..runtime.asgi import Receive, Scope, Send
@@ -67,15 +66,17 @@ class SocketIORouter(APIRouter):
         self._cors_app: Any = None
         self._cors_policy: CORSMiddleware | None = None
         endpoint = _EngineEndpoint(self)
-        self.routes.append(Route(self.prefix + self.socketio_path + "/", endpoint,
-                                 include_in_schema=False, name="socketio"))
-        self.routes.append(WebSocketRoute(self.prefix + self.socketio_path + "/", endpoint,
-                                          name="socketio_ws"))
+        engine_path = self.prefix + self.socketio_path + "/"
+        # an ASGI app as endpoint: every method reaches the engine, which answers them all
+        # (Starlette runs a non-function endpoint as an ASGI app; the stubs only know
+        # request handlers)
+        self.add_route(engine_path, endpoint,  # type: ignore[arg-type]
+                       include_in_schema=False, name="socketio")
+        self.add_websocket_route(engine_path, endpoint,  # type: ignore[arg-type]
+                                 name="socketio_ws")
         if asyncapi_url is not None:
-            self.routes.append(Route(self.prefix + asyncapi_url, self._asyncapi_endpoint,
-                                     methods=["GET"], include_in_schema=False,
-                                     name="asyncapi"))
-        self._mark_routes_changed()
+            self.add_route(self.prefix + asyncapi_url, self._asyncapi_endpoint,
+                           methods=["GET"], include_in_schema=False, name="asyncapi")
         self._guard("/")
 
     # -- registering handlers -----------------------------------------------------------

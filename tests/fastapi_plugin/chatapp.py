@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.middleware.sessions import SessionMiddleware
 
 from sio_integrations import AsyncServer
-from sio_integrations.fastapi import SocketAuth, SocketIORouter
+from sio_integrations.fastapi import SocketAuth, SocketHandshake, SocketID, SocketIORouter
 
 TOKENS = {"t-alice": "alice", "t-bob": "bob"}
 
@@ -99,6 +99,13 @@ def make_app(*, cors: dict[str, Any] | None = None, guard: bool = False,
     async def whoami(sid: str, user: User, resource: Annotated[str, Depends(tracked)]
                      ) -> dict[str, str]:
         return {"user": user, "resource": resource}
+
+    @router.event
+    async def profile(sid: str, request: Request, handshake: SocketHandshake,
+                      me: SocketID) -> dict[str, Any]:
+        return {"session": dict(request.session), "same_sid": me == sid,
+                "agent": handshake.headers.get("user-agent"),
+                "token": handshake.extra["auth"].get("token")}
 
     router.emits("said", dict[str, str], description="a message said in a room")
 

@@ -81,8 +81,11 @@ def test_session_middleware_session_is_readable_at_connect() -> None:
     with TestClient(app) as http:
         assert http.post("/login", json={"token": "t-bob"}).json() == {"user": "bob"}
         # the TestClient keeps the session cookie and sends it on the websocket too
-        with SocketIOTestClient(http, auth={"token": "t-bob"}):
-            pass
+        with SocketIOTestClient(http, auth={"token": "t-bob"},
+                                headers={"user-agent": "agent/1"}) as sio:
+            # ... and in event handlers, with the handshake and the sid as dependencies
+            assert sio.call("profile") == [{"session": {"user": "bob"}, "same_sid": True,
+                                            "agent": "agent/1", "token": "t-bob"}]
     assert ("http-session", {"user": "bob"}) in recorder.calls
 
 
