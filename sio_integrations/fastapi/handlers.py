@@ -108,18 +108,19 @@ class EventHandler:
             return await self._refuse(sid, {"error": "validation_error",
                                             "detail": exc.errors})
         environ = self.server.get_environ(sid, self.namespace)
-        if self.signature.dependant is None or environ is None:
-            return serialise(await _maybe_await(self.func(sid, *values)))
-        auth = environ.get(AUTH_ENVIRON_KEY, {}).get(self.namespace)
-        request = handler_request(environ, sid=sid, namespace=self.namespace, auth=auth,
-                                  server=self.server)
 
         async def run(injected: dict[str, Any]) -> Any:
             return await _maybe_await(self.func(sid, *values, **injected))
 
         try:
-            result = await call_with_dependencies(self.signature, request, run)
-        except HTTPException as exc:
+            if self.signature.dependant is None or environ is None:
+                result = await run({})
+            else:
+                auth = environ.get(AUTH_ENVIRON_KEY, {}).get(self.namespace)
+                request = handler_request(environ, sid=sid, namespace=self.namespace,
+                                          auth=auth, server=self.server)
+                result = await call_with_dependencies(self.signature, request, run)
+        except HTTPException as exc:  # from a dependency or the handler itself
             return await self._refuse(sid, {"error": "http_error", "status": exc.status_code,
                                             "detail": exc.detail})
         except RequestValidationError as exc:
