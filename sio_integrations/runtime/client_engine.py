@@ -16,6 +16,8 @@ Interrupt handling is ours (see the client), so engineio's SIGINT handler is nev
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -32,6 +34,33 @@ class AsyncEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["run_async"] = False
         return await super()._trigger_event(event, *args, **kwargs)
+
+    async def disconnect(self, abort: bool = False, reason: str | None = None) -> None:
+        state: str = self.state  # type: ignore[has-type]
+        if abort or state != "connected" or self.current_transport != "polling":
+            await super().disconnect(abort=abort, reason=reason)
+            return
+        # Long-polling: python-engineio's server answers the pending GET only at its next
+        # ping (up to 25 s), and engineio's disconnect() waits for it. Flush CLOSE with the
+        # writer, give the reader a moment to see the server's answer, then cancel it
+        # (the JS client aborts its pending request the same way).
+        reader, writer = self.read_loop_task, self.write_loop_task
+        await self._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
+        await self.queue.put(None)
+        self.state = "disconnecting"
+        await self._trigger_event("disconnect", reason or self.reason.CLIENT_DISCONNECT)
+        if writer is not None:
+            await asyncio.wait({writer}, timeout=self.request_timeout)
+        if reader is not None:
+            await asyncio.wait({reader}, timeout=0.5)
+            if not reader.done():
+                reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+        self.state = "disconnected"
+        with contextlib.suppress(ValueError):
+            engineio.base_client.connected_clients.remove(self)
+        await self._reset()
 
 
 class EngineIOClient(engineio.Client):  # type: ignore[misc]

@@ -32,6 +32,17 @@ async def until(predicate: Any, timeout: float = 5.0, what: str = "condition") -
         await asyncio.sleep(0.01)
 
 
+#: what the threads of a synchronous client (ours and engineio's) run
+CLIENT_TARGETS = ("_read_loop_polling", "_read_loop_websocket", "_write_loop", "_drain",
+                  "_reconnect_loop", "_ack_timer", "_abort")
+
+
+def client_threads() -> list[threading.Thread]:
+    """Live threads started by synchronous clients (the test's servers have others)."""
+    return [t for t in threading.enumerate() if t.name.endswith(
+        tuple(f"({target})" for target in CLIENT_TARGETS))]
+
+
 def wait_until(predicate: Any, timeout: float = 5.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -157,6 +168,7 @@ def test_sync_client_against_js_server(node: NodeServer, transport: str) -> None
     finally:
         sio.disconnect()
     assert ("chat-disconnect", "client disconnect") in events
+    assert client_threads() == []
     assert not sio.connected and sio.get_sid("/chat") is None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from sio_integrations.errors import ConfigurationError
 from sio_integrations.runtime.reconnect import backoff_delay
 
 from .client_node import NodeServer
-from .test_client_js import until, wait_until
+from .test_client_js import client_threads, until, wait_until
 
 FAST = {"reconnection_delay": 0.05, "reconnection_delay_max": 0.2}
 
@@ -83,7 +82,6 @@ def test_async_server_restart_buffered_emits_once_in_order_and_fresh_auth() -> N
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
 def test_sync_server_restart_and_buffer_bound(transport: str) -> None:
     with NodeServer() as server:
-        baseline = set(threading.enumerate())
         sio = socketio.Client(max_buffered_emits=3, **FAST)
         sio.connect(server.url, transports=[transport])
         server.kill()
@@ -96,7 +94,7 @@ def test_sync_server_restart_and_buffer_bound(transport: str) -> None:
         wait_until(lambda: sio.connected, 10, "reconnection")
         assert sio.call("records") == [0, 1, 2]
         sio.disconnect()
-        assert set(threading.enumerate()) == baseline
+        assert client_threads() == []
         with pytest.raises(exceptions.BadNamespaceError):
             sio.emit("record", "after disconnect")
 

@@ -318,7 +318,7 @@ class AsyncClient:
     async def _abort(self, reason: str) -> None:
         eio = self.eio
         if eio is not None:
-            await eio.disconnect(abort=True, reason=reason)
+            await eio.disconnect(reason=reason)
 
     async def _on_engine_disconnect(self, reason: str) -> None:
         conn = self._conn

@@ -320,7 +320,7 @@ class Client:
     def _abort(self, reason: str) -> None:
         eio = self.eio
         if eio is not None:
-            eio.disconnect(abort=True, reason=reason)
+            eio.disconnect(reason=reason)
 
     def _on_engine_disconnect(self, reason: str) -> None:
         conn = self._conn
