@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import pytest
+from fastapi import Cookie, Depends, FastAPI, Query
 from fastapi.testclient import TestClient
 
 from sio_integrations.exceptions import ConnectionRefusedError  # noqa: A004
+from sio_integrations.fastapi import SocketIORouter
 from sio_integrations.fastapi.testing import SocketIOTestClient
 
 from .chatapp import current_user, make_app
@@ -92,3 +96,27 @@ def test_rooms_and_binary_in_process() -> None:
         assert alice.wait_for("said") == expected
         answer = bob.call("upload", b"\x00\x01\x02", "blob")
         assert answer == [{"name": "blob", "size": 3, "echo": b"\x02\x01\x00"}]
+
+
+def _client_info(room: Annotated[str, Query()], theme: Annotated[str | None, Cookie()] = None
+                 ) -> dict[str, str | None]:
+    return {"room": room, "theme": theme}
+
+
+def test_query_and_cookie_parameters_of_the_handshake() -> None:
+    router = SocketIORouter()
+
+    @router.event
+    def info(sid: str, data: Annotated[dict[str, Any], Depends(_client_info)]
+             ) -> dict[str, Any]:  # a plain function handler works too
+        return data
+
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app, cookies={"theme": "dark"}) as http:
+        with SocketIOTestClient(http, query={"room": "blue"}) as sio:
+            assert sio.call("info") == [{"room": "blue", "theme": "dark"}]
+        with SocketIOTestClient(http) as sio:  # the required query parameter is missing
+            [answer] = sio.call("info")
+            assert answer["error"] == "validation_error"
+            assert answer["detail"][0]["loc"] == ["query", "room"]
