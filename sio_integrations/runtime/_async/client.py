@@ -30,6 +30,7 @@ from ...protocol.acks import PendingAcks
 from ...protocol.connection import ClientConnection
 from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
+from .. import client_signals
 from ..backends import AsyncBackend
 from ..client_engine import AsyncEngineIOClient, engine_kwargs
 from ..client_options import ClientOptions
@@ -206,6 +207,8 @@ class AsyncClient:
         self._server_left = False
         self._stop = self.backend.event()
         self._finished = self.backend.event()
+        if self.options.handle_sigint and not self.is_asyncio_based():
+            client_signals.register(self)
         try:
             await self._open()
         except ConnectionError as exc:
@@ -646,6 +649,7 @@ class AsyncClient:
         self.connected = False
         self._finished.set()
         self._changed.set()
+        client_signals.unregister(self)
 
     async def shutdown(self) -> None:
         """Alias of :meth:`disconnect` (python-socketio 5.12+)."""

@@ -32,6 +32,7 @@ from ...protocol.acks import PendingAcks
 from ...protocol.connection import ClientConnection
 from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
+from .. import client_signals
 from ..backends import SyncBackend
 from ..client_engine import EngineIOClient, engine_kwargs
 from ..client_options import ClientOptions
@@ -208,6 +209,8 @@ class Client:
         self._server_left = False
         self._stop = self.backend.event()
         self._finished = self.backend.event()
+        if self.options.handle_sigint and not self.is_asyncio_based():
+            client_signals.register(self)
         try:
             self._open()
         except ConnectionError as exc:
@@ -648,6 +651,7 @@ class Client:
         self.connected = False
         self._finished.set()
         self._changed.set()
+        client_signals.unregister(self)
 
     def shutdown(self) -> None:
         """Alias of :meth:`disconnect` (python-socketio 5.12+)."""
