@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import HTTPException, params
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 
 from ..errors import ConnectionRefusedError  # noqa: A004
@@ -69,14 +70,33 @@ class ConnectHandler:
         try:
             return await call_with_dependencies(self.signature, request, run)
         except HTTPException as exc:
-            raise ConnectionRefusedError(
-                str(exc.detail), {"status": exc.status_code, "detail": exc.detail}) from None
+            raise ConnectionRefusedError(str(exc.detail), {
+                "status": exc.status_code, "detail": jsonable_encoder(exc.detail)}) from None
         except RequestValidationError as exc:
             raise ConnectionRefusedError(
                 "Validation error", {"status": 422, "detail": validation_errors(exc)}) from None
         except PayloadError as exc:
             raise ConnectionRefusedError(
                 "Validation error", {"status": 422, "detail": exc.errors}) from None
+
+
+class CatchAllConnect:
+    """Runs the router's guards for namespaces that have no handlers of their own
+    (accepted through the ``namespaces`` option); the server calls it with the namespace
+    first, as any ``namespace="*"`` handler."""
+
+    def __init__(self, server: Any, guards: Sequence[params.Depends]) -> None:
+        self.server = server
+        self.guards = list(guards)
+        self._handlers: dict[str, ConnectHandler] = {}
+
+    async def __call__(self, namespace: str, sid: str, environ: dict[str, Any],
+                       auth: Any = None) -> Any:
+        handler = self._handlers.get(namespace)
+        if handler is None:
+            handler = self._handlers[namespace] = ConnectHandler(
+                self.server, namespace, self.guards)
+        return await handler(sid, environ, auth)
 
 
 def _no_connect(sid: str) -> None:
@@ -112,6 +132,8 @@ class EventHandler:
         async def run(injected: dict[str, Any]) -> Any:
             return await _maybe_await(self.func(sid, *values, **injected))
 
+        if environ is None and self.signature.dependant is not None:
+            return None  # the client left while the event was queued
         try:
             if self.signature.dependant is None or environ is None:
                 result = await run({})
@@ -122,7 +144,7 @@ class EventHandler:
                 result = await call_with_dependencies(self.signature, request, run)
         except HTTPException as exc:  # from a dependency or the handler itself
             return await self._refuse(sid, {"error": "http_error", "status": exc.status_code,
-                                            "detail": exc.detail})
+                                            "detail": jsonable_encoder(exc.detail)})
         except RequestValidationError as exc:
             return await self._refuse(sid, {"error": "validation_error",
                                             "detail": validation_errors(exc)})

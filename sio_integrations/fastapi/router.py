@@ -22,7 +22,7 @@ from ..runtime.asgi import Receive, Scope, Send
 from . import asyncapi
 from .bridge import HEADERS_KEY
 from .config import server_kwargs, server_options
-from .handlers import ConnectHandler, EventHandler
+from .handlers import CatchAllConnect, ConnectHandler, EventHandler
 
 F = TypeVar("F", bound=Callable[..., Any])
 logger = logging.getLogger("sio_integrations.fastapi")
@@ -78,6 +78,9 @@ class SocketIORouter(APIRouter):
             self.add_route(self.prefix + asyncapi_url, self._asyncapi_endpoint,
                            methods=["GET"], include_in_schema=False, name="asyncapi")
         self._guard("/")
+        if self.dependencies:
+            # namespaces without handlers (the ``namespaces`` option) are guarded as well
+            self.sio.on("connect", CatchAllConnect(self.sio, self.dependencies), namespace="*")
 
     # -- registering handlers -----------------------------------------------------------
 

@@ -120,3 +120,14 @@ def test_query_and_cookie_parameters_of_the_handshake() -> None:
             [answer] = sio.call("info")
             assert answer["error"] == "validation_error"
             assert answer["detail"][0]["loc"] == ["query", "room"]
+
+
+def test_guards_also_cover_namespaces_without_handlers() -> None:
+    app, _, _ = make_app(guard=True, namespaces="*")
+    with TestClient(app) as http:
+        with pytest.raises(ConnectionRefusedError) as refused:
+            SocketIOTestClient(http, namespace="/elsewhere",
+                               headers={"user-agent": "blocked-agent"}).connect()
+        assert refused.value.error_args["data"]["status"] == 403
+        with SocketIOTestClient(http, namespace="/elsewhere") as sio:
+            assert sio.sid
