@@ -42,6 +42,9 @@ def test_engine_endpoint_is_out_of_openapi_and_serves_long_polling() -> None:
         bad = http.get("/socket.io/", params={"EIO": "3", "transport": "polling"})
         assert bad.status_code == 400
         assert bad.json() == {"code": 5, "message": "Unsupported protocol version"}
+        # every method reaches the engine (not FastAPI's 405)
+        put = http.put("/socket.io/", params={"EIO": "4", "transport": "polling"})
+        assert put.status_code == 400 and put.json()["code"] == 2
 
 
 def test_prefix_and_custom_path() -> None:
