@@ -115,6 +115,13 @@ def engine_kwargs(options: Any, *, asyncio_based: bool) -> dict[str, Any]:
                 kwargs["http_session"] = _requests_session(verify)
     else:
         kwargs["ssl_verify"] = bool(verify)
+        if not verify and not asyncio_based and options.http_session is None:
+            # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's
+            # verify=False (engineio's way), so pin an unverified context instead
+            unverified = ssl.create_default_context()
+            unverified.check_hostname = False
+            unverified.verify_mode = ssl.CERT_NONE
+            kwargs["http_session"] = _requests_session(unverified)
     return kwargs
 
 
@@ -132,10 +139,29 @@ def _requests_session(context: ssl.SSLContext) -> Any:
     from requests.adapters import HTTPAdapter
 
     class _ContextAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> Any:
-            kwargs["ssl_context"] = context
-            return super().init_poolmanager(*args, **kwargs)
+        # requests >= 2.32 picks the pool's SSL settings per request here
+        def build_connection_pool_key_attributes(self, *args: Any, **kwargs: Any) -> Any:
+            host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+                *args, **kwargs)
+            for name in ("ca_certs", "ca_cert_dir"):
+                pool_kwargs.pop(name, None)
+            # urllib3 applies cert_reqs to the context: keep the context's own choice
+            pool_kwargs["cert_reqs"] = (
+                "CERT_NONE" if context.verify_mode == ssl.CERT_NONE else "CERT_REQUIRED")
+            pool_kwargs["ssl_context"] = context
+            return host_params, pool_kwargs
 
-    session = requests.Session()
-    session.mount("https://", _ContextAdapter())
-    return session
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            # requests would load its CA bundle (or REQUESTS_CA_BUNDLE) into our context
+            super().cert_verify(conn, url, False, cert)
+            if context.verify_mode != ssl.CERT_NONE:
+                conn.cert_reqs = "CERT_REQUIRED"
+
+    def factory() -> Any:
+        # a factory, not a session: engineio then drops it with each connection, so its
+        # pooled keep-alive sockets do not outlive the client
+        session = requests.Session()
+        session.mount("https://", _ContextAdapter())
+        return session
+
+    return factory
