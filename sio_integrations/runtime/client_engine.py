@@ -35,6 +35,13 @@ class AsyncEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
         kwargs["run_async"] = False
         return await super()._trigger_event(event, *args, **kwargs)
 
+    async def close_http(self) -> None:
+        """Close the HTTP session engineio created (it leaves it open when connecting fails)."""
+        http: Any = self.http  # type: ignore[has-type]
+        if http is not None and not self.external_http and not http.closed:
+            await http.close()
+        self.http = None if not self.external_http else http
+
     async def disconnect(self, abort: bool = False, reason: str | None = None) -> None:
         state: str = self.state  # type: ignore[has-type]
         if abort or state != "connected" or self.current_transport != "polling":
@@ -69,6 +76,13 @@ class EngineIOClient(engineio.Client):  # type: ignore[misc]
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["run_async"] = False
         return super()._trigger_event(event, *args, **kwargs)
+
+    def close_http(self) -> None:
+        """Close the HTTP session engineio created (it leaves it open when connecting fails)."""
+        http: Any = self.http  # type: ignore[has-type]
+        if http is not None and not self.external_http:
+            http.close()
+            self.http = None
 
     def disconnect(self, abort: bool = False, reason: str | None = None) -> None:
         # engineio's write loop stops as soon as the state leaves "connected", so a CLOSE

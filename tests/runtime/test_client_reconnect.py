@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -165,5 +166,45 @@ def test_at_least_once_retries_until_acknowledged() -> None:
             assert await sio.call("records", timeout=5) == ["d", "e"]
             await sio.disconnect()
             assert len(asyncio.all_tasks()) == 1
+
+    asyncio.run(main())
+
+
+def test_connect_retry_waits_for_a_server_that_starts_late() -> None:
+    server = NodeServer().start()
+    server.kill()  # keeps its port for the restart
+    starter = threading.Timer(0.3, server.start)
+    try:
+        sio = socketio.Client(**FAST)
+        with pytest.raises(exceptions.ConnectionError):
+            sio.connect(server.url, transports=["websocket"])  # no retry: fails at once
+        starter.start()
+        sio.connect(server.url, transports=["websocket"], retry=True)
+        assert sio.connected and sio.call("echo", "late") == "late"
+        sio.disconnect()
+        assert client_threads() == []
+    finally:
+        starter.join(10)
+        server.kill()
+
+
+def test_emits_before_the_namespace_answers_are_buffered_and_helpers_work() -> None:
+    async def main() -> None:
+        with NodeServer() as server:
+            sio = socketio.AsyncClient()
+            await sio.connect(server.url, namespaces=["/", "/chat"], wait=False)
+            await sio.emit("record", "early", namespace="/chat")  # CONNECTING: buffered
+            await sio.send("message-event")
+            results: list[int] = []
+
+            async def job(n: int) -> None:
+                await sio.sleep(0.01)
+                results.append(n)
+
+            await sio.start_background_task(job, 7)
+            assert results == [7]
+            await until(lambda: "/chat" in sio.namespaces, what="/chat")
+            assert await sio.call("records", namespace="/chat") == ["early"]
+            await sio.disconnect()
 
     asyncio.run(main())

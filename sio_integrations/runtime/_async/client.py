@@ -255,8 +255,10 @@ class AsyncClient:
                               transports=self.connection_transports,
                               engineio_path=self.socketio_path)
         except engineio.exceptions.ConnectionError as exc:
+            await eio.close_http()
             raise ConnectionError(*exc.args) from exc
         except ValueError as exc:  # engineio: invalid transports
+            await eio.close_http()
             raise ConnectionError(str(exc)) from exc
 
     async def _auth_value(self) -> Any:

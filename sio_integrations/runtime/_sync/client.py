@@ -257,8 +257,10 @@ class Client:
                               transports=self.connection_transports,
                               engineio_path=self.socketio_path)
         except engineio.exceptions.ConnectionError as exc:
+            eio.close_http()
             raise ConnectionError(*exc.args) from exc
         except ValueError as exc:  # engineio: invalid transports
+            eio.close_http()
             raise ConnectionError(str(exc)) from exc
 
     def _auth_value(self) -> Any:
