@@ -108,7 +108,8 @@ def engine_kwargs(options: Any, *, asyncio_based: bool) -> dict[str, Any]:
             logger.setLevel(logging.ERROR)
     kwargs: dict[str, Any] = {
         "logger": make_logger("sio_integrations.engineio.client", logger),
-        "json": options.json,
+        # engineio would install it process-wide; only our serializer needs it
+        "json": None,
         "request_timeout": options.request_timeout,
         "http_session": options.http_session,
         "ssl_verify": True,

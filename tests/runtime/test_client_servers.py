@@ -184,3 +184,46 @@ def test_sync_simple_client() -> None:
         with pytest.raises(exceptions.DisconnectedError):
             client.receive(timeout=1)
         assert client_threads() == []
+
+
+@pytest.mark.parametrize("transport", ["polling", "websocket"])
+def test_msgpack_client_and_custom_json(transport: str) -> None:
+    pytest.importorskip("msgpack")
+    sio_server = socketio.AsyncServer(async_mode="asgi", serializer="msgpack")
+
+    @sio_server.event
+    async def echo(sid: str, *args: Any) -> Any:
+        return args
+
+    class LoudJson:
+        """A json module stand-in: proves the client uses the one it was given."""
+
+        calls = 0
+
+        @classmethod
+        def dumps(cls, value: Any, **kwargs: Any) -> str:
+            import json
+
+            cls.calls += 1
+            return json.dumps(value, **kwargs)
+
+        @staticmethod
+        def loads(text: str | bytes) -> Any:
+            import json
+
+            return json.loads(text)
+
+    async def main(url: str) -> None:
+        sio = socketio.AsyncClient(reconnection=False, serializer="msgpack")
+        await sio.connect(url, transports=[transport])
+        assert await sio.call("echo", (BLOB, 3)) == (BLOB, 3)
+        await sio.disconnect()
+        plain = socketio.AsyncClient(reconnection=False, json=LoudJson)
+        with run_asgi(_async_app(socketio)) as json_url:
+            await plain.connect(json_url, transports=[transport])
+            assert await plain.call("echo", {"a": 1}) == {"a": 1}
+            await plain.disconnect()
+        assert LoudJson.calls > 0
+
+    with run_asgi(socketio.ASGIApp(sio_server)) as url:
+        asyncio.run(main(url))
