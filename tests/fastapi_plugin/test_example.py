@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -15,7 +16,8 @@ from fastapi.testclient import TestClient
 from sio_integrations.exceptions import ConnectionRefusedError  # noqa: A004
 from sio_integrations.fastapi.testing import SocketIOTestClient
 
-from .nodejs import node_modules, require_tool
+from ..runtime.live import free_port, wait_until
+from .nodejs import JS_DIR, node_modules, require_tool
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "example_projects" / "fastapi_chat"
 
@@ -91,3 +93,27 @@ def test_asyncapi_document_of_the_example_is_valid(chat: ModuleType) -> None:
     assert document["info"] == {**document["info"], "title": "FastAPI chat",
                                 "version": "1.0.0"}
     assert "Said" in document["components"]["schemas"]
+
+
+def test_example_under_uvicorn_with_the_js_client(chat: ModuleType) -> None:
+    import uvicorn
+
+    node_modules()
+    node = require_tool("node")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(chat.app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, 10, "uvicorn to start")
+        done = subprocess.run([node, str(JS_DIR / "client.js"), f"http://127.0.0.1:{port}",
+                               "example"], capture_output=True, text=True, timeout=30,
+                              cwd=JS_DIR)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    said = {"room": "python", "nickname": "ann", "text": "hi from node"}
+    assert result == {"ack": said, "said": said, "error": "validation_error"}

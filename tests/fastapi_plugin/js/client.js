@@ -67,7 +67,32 @@ async function withOrigin(origin, transports) {
   }
 }
 
+// example_projects/fastapi_chat: log in over HTTP, then chat with the token
+async function example() {
+  const login = async (nickname) => {
+    const response = await fetch(`${base}/login`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ nickname }),
+    });
+    return (await response.json()).token;
+  };
+  const ann = await connect({ auth: { token: await login("ann") } });
+  const bob = await connect({ auth: { token: await login("bob") } });
+  await ann.emitWithAck("join", { room: "python" });
+  await bob.emitWithAck("join", { room: "python" });
+  const heard = new Promise((resolve) => bob.once("said", resolve));
+  const ack = await ann.emitWithAck("say", { room: "python", text: "hi from node" });
+  const said = await heard;
+  const errorEvent = new Promise((resolve) => ann.once("error", resolve));
+  ann.emit("say", { room: "python", text: "" });
+  const error = await errorEvent;
+  ann.close();
+  bob.close();
+  finish({ ack, said, error: error.error });
+}
+
 const scenarios = {
+  example,
   chat,
   refused,
   "origin-polling": () => withOrigin("http://evil.example", ["polling"]),
