@@ -623,6 +623,10 @@ class AsyncClient:
         it disconnects before re-raising."""
         try:
             await self._finished.wait()
+            # disconnect() called from a handler returns before the handlers queued after
+            # it ran (it runs in the worker it would wait for): let them finish
+            if self._drain_task is not None:
+                await self.backend.join(self._drain_task)
         except BaseException:
             await self.disconnect()
             raise

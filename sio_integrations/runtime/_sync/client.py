@@ -625,6 +625,10 @@ class Client:
         it disconnects before re-raising."""
         try:
             self._finished.wait()
+            # disconnect() called from a handler returns before the handlers queued after
+            # it ran (it runs in the worker it would wait for): let them finish
+            if self._drain_task is not None:
+                self.backend.join(self._drain_task)
         except BaseException:
             self.disconnect()
             raise
