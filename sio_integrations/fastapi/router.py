@@ -151,6 +151,7 @@ class SocketIORouter(APIRouter):
     @asynccontextmanager
     async def _lifespan(self, app: Any) -> AsyncIterator[None]:
         self.cors_policy(app)
+        await self.sio.startup()
         try:
             yield None
         finally:

@@ -79,6 +79,33 @@ def test_lifespan_shuts_the_server_down_with_the_app() -> None:
     assert reasons == ["server shutting down"]
 
 
+def test_lifespan_starts_the_server_and_restarts_it_after_a_shutdown() -> None:
+    """Startup starts the heartbeat service; the same app run twice in one process (two
+    TestClient blocks) gets a working server both times: a client that never answers
+    pings is dropped with 'ping timeout' in the second run too."""
+    app, router, _ = make_app(ping_interval=0.2, ping_timeout=0.2)
+    reasons: list[str] = []
+
+    @router.on("disconnect")
+    async def disconnect(sid: str, reason: str) -> None:
+        reasons.append(reason)
+
+    for run in range(2):
+        with TestClient(app) as http:
+            sid = _open(http)["sid"]
+            query = {"EIO": "4", "transport": "polling", "sid": sid}
+            http.post("/socket.io/", params=query, content='40{"token":"t-alice"}')
+            assert http.get("/socket.io/", params=query).text.startswith("40")
+            # silent from now on: the next polls see the ping, then the close
+            frames: list[str] = []
+            for _ in range(10):  # each poll waits at most ping_interval + ping_timeout
+                frames += http.get("/socket.io/", params=query).text.split("\x1e")
+                if "1" in frames or "6" in frames:
+                    break
+            assert "2" in frames, (run, frames)
+            assert reasons[-1:] == ["ping timeout"], (run, reasons)
+
+
 def test_session_middleware_session_is_readable_at_connect() -> None:
     app, _, recorder = make_app()
     with TestClient(app) as http:

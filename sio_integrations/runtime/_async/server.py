@@ -203,6 +203,15 @@ class AsyncServer:
         else:
             await self.manager.disconnect(sid, namespace)
 
+    async def startup(self) -> None:
+        """Start background services now instead of at the first connection.
+
+        Host plugins call this from their startup hook; it also revives a server after
+        :meth:`shutdown` (a host that runs its lifespan twice in one process).
+        """
+        await self._ensure_manager()
+        await self.eio.start()
+
     async def shutdown(self) -> None:
         """Disconnect every client and stop background tasks."""
         self._sweeping = False

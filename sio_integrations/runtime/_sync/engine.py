@@ -114,6 +114,17 @@ class Engine(EngineTransports):
     def sleep(self, seconds: float = 0) -> None:
         self.backend.sleep(seconds)
 
+    def start(self) -> None:
+        """Start the heartbeat service now (it also starts with the first session).
+
+        After :meth:`shutdown` this makes the engine usable again, e.g. when a host runs
+        the same application's lifespan twice in one process.
+        """
+        if self._stopping:
+            self._stopping = False
+            self._stop = self.backend.event()  # a fresh event: the loop may be a new one
+        self._start_service()
+
     def shutdown(self) -> None:
         """Close every session ("server shutting down") and stop the heartbeat service."""
         self._stopping = True

@@ -205,6 +205,15 @@ class Server:
         else:
             self.manager.disconnect(sid, namespace)
 
+    def startup(self) -> None:
+        """Start background services now instead of at the first connection.
+
+        Host plugins call this from their startup hook; it also revives a server after
+        :meth:`shutdown` (a host that runs its lifespan twice in one process).
+        """
+        self._ensure_manager()
+        self.eio.start()
+
     def shutdown(self) -> None:
         """Disconnect every client and stop background tasks."""
         self._sweeping = False
