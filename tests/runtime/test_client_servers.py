@@ -155,7 +155,7 @@ def test_async_simple_client(kind: str) -> None:
     async def main(url: str) -> None:
         async with socketio.AsyncSimpleClient(reconnection=False) as client:
             await client.connect(url, auth={"user": "simple"}, transports=["websocket"])
-            assert client.sid and client.transport == "websocket"
+            assert client.sid and client.transport == "websocket" and client.connected
             await client.emit("join", "r")
             await client.emit("shout", ("r", b"\x07"))
             assert await client.receive(timeout=5) == ["news", b"\x07"]

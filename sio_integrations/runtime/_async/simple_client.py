@@ -65,6 +65,11 @@ class AsyncSimpleClient:
         return self.client.get_sid(self.namespace) if self.client is not None else None
 
     @property
+    def connected(self) -> bool:
+        """Whether the namespace is connected now (False while reconnecting)."""
+        return self.client is not None and self.namespace in self.client.namespaces
+
+    @property
     def transport(self) -> str | None:
         """``'polling'`` or ``'websocket'``."""
         return self.client.transport() if self.client is not None else None
