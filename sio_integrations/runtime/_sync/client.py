@@ -625,10 +625,14 @@ class Client:
         it disconnects before re-raising."""
         try:
             self._finished.wait()
+            # the transport may still be closing (a server-side disconnect), and a
             # disconnect() called from a handler returns before the handlers queued after
-            # it ran (it runs in the worker it would wait for): let them finish
-            if self._drain_task is not None:
-                self.backend.join(self._drain_task)
+            # it ran (it runs in the worker it would wait for): let them all finish
+            with self._mutex:
+                tasks = [*self._helpers, self._drain_task]
+            for task in tasks:
+                if task is not None:
+                    self.backend.join(task)
         except BaseException:
             self.disconnect()
             raise
