@@ -55,8 +55,15 @@ def test_async_server_restart_buffered_emits_once_in_order_and_fresh_auth() -> N
         sio.on("disconnect", lambda reason: reasons.append(reason))
         sio.on("connect", lambda: connects.append("/"))
         sio.on("connect", lambda: connects.append("/chat"), namespace="/chat")
-        await sio.connect(server.url, auth=fresh_auth, namespaces=["/", "/chat"],
-                          transports=["websocket"])
+        header_calls: list[int] = []
+
+        def headers() -> dict[str, str]:
+            header_calls.append(1)
+            return {"X-Test": f"h{len(header_calls)}"}
+
+        await sio.connect(lambda: server.url, headers=headers, auth=fresh_auth,
+                          namespaces=["/", "/chat"], transports=["websocket"])
+        assert (await sio.call("handshake"))["header"] == "h1"
         assert await sio.call("auth") == {"token": "t0"}
         assert await sio.call("record", "before") == 1
         old_sids = dict(sio.namespaces)
@@ -71,6 +78,8 @@ def test_async_server_restart_buffered_emits_once_in_order_and_fresh_auth() -> N
         assert await sio.call("records") == [0, 1, 2, 3, 4, "chat"]
         token = (await sio.call("auth"))["token"]
         assert token != "t0"  # the callable was called again for the new connection
+        assert (await sio.call("handshake"))["header"] == f"h{len(header_calls)}"
+        assert len(header_calls) >= 2
         assert reasons and reasons[0] == "transport error"
         assert connects.count("/") == 2 and connects.count("/chat") == 2
         await sio.disconnect()

@@ -118,8 +118,9 @@ class AsyncClient:
         self.backend = AsyncBackend()
         self._registry = HandlerRegistry(asyncio_based=self.is_asyncio_based())
         self.eio: Any = None
-        self.connection_url: str | None = None
-        self.connection_headers: dict[str, str] = {}
+        #: as given to connect(): values or callables (called at every attempt)
+        self.connection_url: Any = None
+        self.connection_headers: Any = {}
         self.connection_auth: Any = None
         self.connection_transports: list[str] | None = None
         self.connection_namespaces: list[str] = []
@@ -179,20 +180,21 @@ class AsyncClient:
 
     # -- connecting ------------------------------------------------------------------------
 
-    async def connect(self, url: str, headers: dict[str, str] | None = None, auth: Any = None,
+    async def connect(self, url: Any, headers: Any = None, auth: Any = None,
                       transports: str | list[str] | None = None,
                       namespaces: str | list[str] | None = None,
                       socketio_path: str = "socket.io", wait: bool = True,
                       wait_timeout: float = 1, retry: bool = False) -> None:
         """Connect to ``url`` and join ``namespaces`` (default: every namespace with a
-        handler, or ``/``). ``auth`` may be a dict or a callable returning one (called at
-        every attempt). With ``wait``, return once every namespace answered (raise
-        ``ConnectionError`` if one refused or none answered within ``wait_timeout``); with
-        ``retry``, a failed first attempt is retried like a reconnection."""
+        handler, or ``/``). ``url``, ``headers`` and ``auth`` may be callables returning the
+        value (called at every attempt, so a reconnection can use fresh credentials).
+        With ``wait``, return once every namespace answered (raise ``ConnectionError`` if
+        one refused or not all answered within ``wait_timeout``); with ``retry``, a failed
+        first attempt is retried like a reconnection."""
         if self._running:
             raise ConnectionError("Already connected")
         self.connection_url = url
-        self.connection_headers = dict(headers or {})
+        self.connection_headers = headers if callable(headers) else dict(headers or {})
         self.connection_auth = auth
         self.connection_transports = [transports] if isinstance(transports, str) else transports
         if namespaces is None:
@@ -249,9 +251,10 @@ class AsyncClient:
         self.eio = eio
         self._conn = ClientConnection(self.serializer)
         self.failed_namespaces = {}
-        assert self.connection_url is not None
+        url = await self._evaluate(self.connection_url)
+        headers = dict(await self._evaluate(self.connection_headers) or {})
         try:
-            await eio.connect(self.connection_url, headers=dict(self.connection_headers),
+            await eio.connect(url, headers=headers,
                               transports=self.connection_transports,
                               engineio_path=self.socketio_path)
         except engineio.exceptions.ConnectionError as exc:
@@ -261,16 +264,17 @@ class AsyncClient:
             await eio.close_http()
             raise ConnectionError(str(exc)) from exc
 
-    async def _auth_value(self) -> Any:
-        auth = self.connection_auth
-        if callable(auth):
-            auth = auth()
-            if inspect.isawaitable(auth):
-                auth = await auth
-        return auth
+    @staticmethod
+    async def _evaluate(value: Any) -> Any:
+        """A connect() argument's value: callables (or coroutine functions) are called."""
+        if callable(value):
+            value = value()
+            if inspect.isawaitable(value):
+                value = await value
+        return value
 
     async def _on_engine_connect(self) -> None:
-        auth = await self._auth_value()
+        auth = await self._evaluate(self.connection_auth)
         for namespace in self.connection_namespaces:
             await self._send(Connect(namespace=namespace, data=auth))
 

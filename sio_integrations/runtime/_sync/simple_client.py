@@ -30,7 +30,7 @@ class SimpleClient:
         self._events: collections.deque[list[Any]] = collections.deque()
         self._arrived: Any = None
 
-    def connect(self, url: str, headers: dict[str, str] | None = None, auth: Any = None,
+    def connect(self, url: Any, headers: Any = None, auth: Any = None,
                       transports: str | list[str] | None = None, namespace: str = "/",
                       socketio_path: str = "socket.io", wait_timeout: float = 5) -> None:
         """Connect to ``url`` and join ``namespace``; raises ``ConnectionError``."""
