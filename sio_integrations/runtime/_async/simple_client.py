@@ -1,4 +1,4 @@
-"""A Socket.IO client for asyncio (source of the generated ``SimpleClient``) without handlers.
+"""The asyncio simple client (source of the generated ``SimpleClient``): no handlers.
 
 Events from the server are queued and read with ``receive()``. The client underneath
 reconnects and buffers emits like ``AsyncClient``.

@@ -673,7 +673,7 @@ class Client:
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:
-        """Run ``target(*args, **kwargs)`` in a task (a daemon thread)."""
+        """Run ``target(*args, **kwargs)`` in a daemon thread."""
         return self.backend.spawn(target, *args, **kwargs)
 
     def sleep(self, seconds: float = 0) -> None:
