@@ -154,6 +154,10 @@ def _requests_session(context: ssl.SSLContext) -> Any:
     from requests.adapters import HTTPAdapter
 
     class _ContextAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> Any:  # requests < 2.32
+            kwargs["ssl_context"] = context
+            return super().init_poolmanager(*args, **kwargs)
+
         # requests >= 2.32 picks the pool's SSL settings per request here
         def build_connection_pool_key_attributes(self, *args: Any, **kwargs: Any) -> Any:
             host_params, pool_kwargs = super().build_connection_pool_key_attributes(
