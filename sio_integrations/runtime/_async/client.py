@@ -352,6 +352,7 @@ class AsyncClient:
         elif self._running:
             self._running = False
             self._finished.set()
+            self._fail_outgoing(DisconnectedError("disconnected, not reconnecting"))
 
     async def _reconnect_loop(self) -> bool:
         """Reconnect with backoff until it works, the budget ends or ``disconnect()``."""

@@ -354,6 +354,7 @@ class Client:
         elif self._running:
             self._running = False
             self._finished.set()
+            self._fail_outgoing(DisconnectedError("disconnected, not reconnecting"))
 
     def _reconnect_loop(self) -> bool:
         """Reconnect with backoff until it works, the budget ends or ``disconnect()``."""
