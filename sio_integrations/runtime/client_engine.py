@@ -7,6 +7,9 @@ websocket, polling-then-upgrade) and change two things:
   the sync client) per message, so the frames of a binary packet could reach our decoder
   out of order. Our client only decodes in the reader and queues the result for its own
   handler worker, so the reader is never blocked by application code.
+* The time of the server's last packet is kept (``last_seen``) for our heartbeat
+  watchdog: engineio notices a silent server only when a read times out, which on
+  long-polling takes ``max(pingInterval, pingTimeout) + 5`` seconds.
 * TLS: ``ssl_verify`` may also be an ``ssl.SSLContext``; it is handed to aiohttp
   (connector and websocket) or to requests (a transport adapter) and websocket-client
   (``sslopt``), the places engineio already lets us configure.
@@ -30,6 +33,13 @@ __all__ = ["AsyncEngineIOClient", "EngineIOClient", "engine_kwargs"]
 
 class AsyncEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
     """engineio's asyncio client, calling our handlers inline and in order."""
+
+    #: when the server last sent anything (pings included): our heartbeat watchdog
+    last_seen = 0.0
+
+    async def _receive_packet(self, pkt: Any) -> None:
+        self.last_seen = time.monotonic()
+        await super()._receive_packet(pkt)
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["run_async"] = False
@@ -72,6 +82,13 @@ class AsyncEngineIOClient(engineio.AsyncClient):  # type: ignore[misc]
 
 class EngineIOClient(engineio.Client):  # type: ignore[misc]
     """engineio's synchronous client, calling our handlers inline and in order."""
+
+    #: when the server last sent anything (pings included): our heartbeat watchdog
+    last_seen = 0.0
+
+    def _receive_packet(self, pkt: Any) -> None:
+        self.last_seen = time.monotonic()
+        super()._receive_packet(pkt)
 
     def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
         kwargs["run_async"] = False

@@ -48,6 +48,7 @@ class _Reasons:
     CLIENT_DISCONNECT = "client disconnect"
     SERVER_DISCONNECT = "server disconnect"
     TRANSPORT_ERROR = "transport error"
+    PING_TIMEOUT = "ping timeout"
 
 
 class _Waiter:
@@ -276,6 +277,10 @@ class Client:
         return value
 
     def _on_engine_connect(self) -> None:
+        eio = self.eio
+        eio.last_seen = self.backend.monotonic()
+        eio.closed = self.backend.event()  # wakes the watchdog when this connection ends
+        self._helper(self._watch_heartbeat, eio)
         auth = self._evaluate(self.connection_auth)
         for namespace in self.connection_namespaces:
             self._send(Connect(namespace=namespace, data=auth))
@@ -326,12 +331,37 @@ class Client:
                 self._server_left = True  # the server ended the session: no reconnection
                 self._helper(self._abort, self.reason.SERVER_DISCONNECT)
 
+    def _watch_heartbeat(self, eio: Any) -> None:
+        """Close the transport when the server has been silent for longer than its
+        ``pingInterval + pingTimeout`` (the JS client's rule; reason ``ping timeout``)."""
+        limit = eio.ping_interval + eio.ping_timeout
+        while self.eio is eio and eio.state == "connected":
+            silent = self.backend.monotonic() - eio.last_seen
+            if silent > limit:
+                self.logger.warning("no heartbeat from the server for %.1f s", silent)
+                eio.disconnect(abort=True, reason=self.reason.PING_TIMEOUT)
+                return
+            if self.backend.wait_event(eio.closed, min(limit - silent, limit / 4) + 0.01):
+                return
+
+    def _close_watch(self) -> None:
+        closed = getattr(self.eio, "closed", None)
+        if closed is not None:
+            closed.set()
+
     def _abort(self, reason: str) -> None:
         eio = self.eio
         if eio is not None:
             eio.disconnect(reason=reason)
 
     def _on_engine_disconnect(self, reason: str) -> None:
+        self._close_watch()
+        eio = self.eio
+        if reason == self.reason.TRANSPORT_ERROR and eio is not None and eio.ping_interval:
+            # engineio's websocket reader gives up after the same silence as our watchdog
+            silent = self.backend.monotonic() - eio.last_seen
+            if silent >= 0.9 * (eio.ping_interval + eio.ping_timeout):
+                reason = self.reason.PING_TIMEOUT
         conn = self._conn
         self._conn = None
         left = conn.close() if conn is not None else []
@@ -649,6 +679,7 @@ class Client:
             self._running = False
             helpers, self._helpers = self._helpers, set()
         self._stop.set()
+        self._close_watch()
         # joining the current thread is a no-op: disconnect() from a handler works
         for task in [self._reconnect_task, *helpers]:
             if task is not None:
