@@ -412,14 +412,25 @@ class Server:
         if socket is None or not socket.connected:
             return
         set_ack_id(event.ack_id)  # lets handler wrappers see whether an ack is awaited
+        handlers = self.handlers.get(namespace)
+        handler = handlers.get(event.name) if handlers is not None else None
         try:
-            result = self._dispatch(event.name, namespace, (socket.sid, *event.args))
+            if handler is not None:  # the common case, without two coroutine layers
+                result = handler(socket.sid, *event.args)
+                if hasattr(result, "__await__"):
+                    result = result
+            else:
+                result = self._dispatch(event.name, namespace,
+                                              (socket.sid, *event.args))
         except Exception:
             self.logger.exception("handler for %r failed (sid %s)", event.name, socket.sid)
             return
         if event.ack_id is not None and socket.connected:
-            self._send_frames(client.eio_sid, self.serializer.encode_ack(
-                namespace, event.ack_id, ack_args(result)))
+            frames = self.serializer.encode_ack(namespace, event.ack_id, ack_args(result))
+            if len(frames) == 1:
+                self.eio.send(client.eio_sid, frames[0])
+            else:
+                self.eio.send_many(client.eio_sid, frames)
 
     def _dispatch(self, event: str, namespace: str, args: tuple[Any, ...]) -> Any:
         handler, call_args = self._registry.find(event, namespace, args)
