@@ -227,3 +227,54 @@ def test_msgpack_client_and_custom_json(transport: str) -> None:
 
     with run_asgi(socketio.ASGIApp(sio_server)) as url:
         asyncio.run(main(url))
+
+
+def test_async_client_namespace_class_and_its_helpers() -> None:
+    server = socketio.AsyncServer(async_mode="asgi")
+    heard: list[Any] = []
+
+    @server.on("*", namespace="/room")
+    async def anything(event: str, sid: str, *args: Any) -> Any:
+        heard.append((event, args))
+        return "ok"
+
+    @server.on("connect", namespace="/room")
+    async def on_connect(sid: str, environ: Any, auth: Any) -> None:
+        await server.emit("hello", "there", to=sid, namespace="/room")
+
+    class Room(socketio.AsyncClientNamespace):
+        def __init__(self, namespace: str) -> None:
+            super().__init__(namespace)
+            self.log: list[Any] = []
+
+        async def on_connect(self) -> None:
+            self.log.append("connect")
+
+        async def on_hello(self, who: str) -> None:
+            self.log.append(("hello", who))
+            self.log.append(("call", await self.call("ask", who)))
+            await self.emit("told", {"b": b"\x00"})
+            await self.send("plain")
+
+        def on_disconnect(self) -> None:  # the legacy signature, without the reason
+            self.log.append("disconnect")
+
+    async def main(url: str) -> None:
+        sio = socketio.AsyncClient(reconnection=False)
+        room = Room("/room")
+        sio.register_namespace(room)
+        await sio.connect(url)  # namespaces default to the registered ones
+        assert list(sio.namespaces) == ["/room"]
+        await until(lambda: len(heard) == 3, what="namespace emits")
+        assert heard == [("ask", ("there",)), ("told", ({"b": b"\x00"},)),
+                         ("message", ("plain",))]
+        # our server sends what its connect handler emits before accepting; like the JS
+        # client, such events reach the handlers before "connect"
+        assert room.log == [("hello", "there"), ("call", "ok"), "connect"]
+        await room.disconnect()
+        assert room.log[-1] == "disconnect" and not sio.connected
+        with pytest.raises(ValueError):
+            sio.register_namespace(socketio.ClientNamespace("/sync-one"))
+
+    with run_asgi(socketio.ASGIApp(server)) as url:
+        asyncio.run(main(url))
