@@ -21,9 +21,7 @@ from typing import Any
 
 import engineio
 
-from ...errors import AckTimeoutError as TimeoutError  # noqa: A004
 from ...errors import (
-    BadNamespaceError,
     ConnectionError,  # noqa: A004
     DisconnectedError,
     RemoteProtocolError,
@@ -40,6 +38,7 @@ from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..reconnect import backoff_delay
 from ..sockets import positional_capacity
+from .client_sending import ClientSending, _as_args, _Waiter
 
 
 class _Reasons:
@@ -51,55 +50,12 @@ class _Reasons:
     PING_TIMEOUT = "ping timeout"
 
 
-class _Waiter:
-    """The acknowledgement a ``call()`` waits for."""
-
-    def __init__(self, event: Any) -> None:
-        self.event = event
-        self.args: tuple[Any, ...] = ()
-        self.error: BaseException | None = None
-        self.ack_id: int | None = None
-
-    def resolve(self, *args: Any) -> None:
-        self.args = args
-        self.event.set()
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.event.set()
-
-
-class _Outgoing:
-    """An emit waiting to be sent (disconnected) or acknowledged (``retries`` mode)."""
-
-    __slots__ = ("args", "callback", "event", "generation", "namespace", "tries", "waiter")
-
-    def __init__(self, namespace: str, event: str, args: list[Any],
-                 callback: Callable[..., Any] | None, waiter: _Waiter | None) -> None:
-        self.namespace = namespace
-        self.event = event
-        self.args = args
-        self.callback = callback
-        self.waiter = waiter
-        self.tries = 0
-        self.generation = 0
-
-
 def _task_done(task: Any) -> bool:
     done = getattr(task, "done", None)  # asyncio tasks, else a thread
     return bool(done()) if done is not None else not task.is_alive()
 
 
-def _as_args(data: Any) -> list[Any]:
-    """python-socketio's convention: a tuple is several arguments, None is none."""
-    if data is None:
-        return []
-    if isinstance(data, tuple):
-        return list(data)
-    return [data]
-
-
-class Client:
+class Client(ClientSending):
     """A synchronous Socket.IO client, with python-socketio 5.x's API.
 
     Options (all keyword): ``reconnection`` (True), ``reconnection_attempts`` (0: no
@@ -134,10 +90,9 @@ class Client:
         self.failed_namespaces: dict[str, Any] = {}
         self.connected = False
         self._conn: ClientConnection | None = None
-        #: ack id -> (callback, whether it is ours and runs inline in the reader)
-        self._acks: PendingAcks[tuple[Callable[..., Any], bool]] = PendingAcks()
-        self._outgoing: collections.deque[_Outgoing] = collections.deque()
-        self._in_flight: _Outgoing | None = None
+        self._acks = PendingAcks()
+        self._outgoing = collections.deque()
+        self._in_flight = None
         self._inbox: collections.deque[tuple[Any, ...]] = collections.deque()
         self._draining = False
         self._drain_task: Any = None
@@ -466,160 +421,6 @@ class Client:
             return space.trigger_event(event, *call_args)
         return None
 
-    @staticmethod
-    def _call(func: Callable[..., Any], *args: Any) -> Any:
-        result = func(*args)
-        if inspect.isawaitable(result):
-            result = result
-        return result
-
-    # -- sending ---------------------------------------------------------------------------
-
-    def _send(self, event: Any) -> None:
-        conn, eio = self._conn, self.eio
-        if conn is None or eio is None:
-            return
-        with self._send_lock:  # the frames of a binary packet stay together
-            for frame in conn.send(event):
-                eio.send(frame)
-
-    def emit(self, event: str, data: Any = None, namespace: str | None = None,
-                   callback: Callable[..., Any] | None = None) -> None:
-        """Emit ``event`` (``data`` a tuple for several arguments). While reconnecting the
-        emit is buffered and sent after the connection is back."""
-        self._emit(namespace or "/", event, _as_args(data), callback, None)
-
-    def send(self, data: Any, namespace: str | None = None,
-                   callback: Callable[..., Any] | None = None) -> None:
-        """Emit the ``message`` event."""
-        self.emit("message", data=data, namespace=namespace, callback=callback)
-
-    def call(self, event: str, data: Any = None, namespace: str | None = None,
-                   timeout: float = 60) -> Any:
-        """Emit and wait for the acknowledgement: its one value, a tuple of several, or
-        None. Raises ``TimeoutError`` when none arrives within ``timeout`` seconds."""
-        waiter = _Waiter(self.backend.event())
-        item = self._emit(namespace or "/", event, _as_args(data), None, waiter)
-        if not self.backend.wait_event(waiter.event, timeout):
-            with self._mutex:
-                if waiter.ack_id is not None:
-                    self._acks.pop(waiter.ack_id)
-                if item in self._outgoing:
-                    self._outgoing.remove(item)
-                if self._in_flight is item:
-                    self._in_flight = None
-                    item.generation += 1
-            if self.options.retries:
-                self._send_next()
-            raise TimeoutError()
-        if waiter.error is not None:
-            raise waiter.error
-        if len(waiter.args) > 1:
-            return waiter.args
-        return waiter.args[0] if waiter.args else None
-
-    def _emit(self, namespace: str, event: str, args: list[Any],
-                    callback: Callable[..., Any] | None, waiter: _Waiter | None) -> _Outgoing:
-        # encode once now, so that a bad event name or value fails at the caller
-        self.serializer.encode_event(namespace, event, args, None)
-        item = _Outgoing(namespace, event, args, callback, waiter)
-        if self.options.retries:
-            self._buffer(item)
-            self._send_next()
-        elif namespace in self.namespaces and not any(
-                queued.namespace == namespace for queued in self._outgoing):
-            self._transmit(item)
-        else:
-            self._buffer(item)
-        return item
-
-    def _buffer(self, item: _Outgoing) -> None:
-        if not self._running or item.namespace not in self.connection_namespaces:
-            raise BadNamespaceError(f"{item.namespace} is not a connected namespace.")
-        limit = self.options.max_buffered_emits
-        with self._mutex:
-            if not limit and not self.options.retries:
-                raise BadNamespaceError(f"{item.namespace} is not connected (buffering is off)")
-            if limit and len(self._outgoing) >= limit:
-                raise BadNamespaceError(
-                    f"{item.namespace} is not connected and the emit buffer is full "
-                    f"(max_buffered_emits={limit})")
-            self._outgoing.append(item)
-
-    def _transmit(self, item: _Outgoing, on_ack: Callable[..., Any] | None = None) -> None:
-        ack_id = None
-        if on_ack is not None:
-            ack_id = self._acks.register((on_ack, True))
-        elif item.waiter is not None:
-            ack_id = self._acks.register((item.waiter.resolve, True))
-        elif item.callback is not None:
-            ack_id = self._acks.register((item.callback, False))
-        if item.waiter is not None:
-            item.waiter.ack_id = ack_id
-        self._send(Event(namespace=item.namespace, name=item.event, args=item.args,
-                               ack_id=ack_id))
-
-    def _flush(self, namespace: str) -> None:
-        """Send what was buffered for ``namespace`` (in order) now that it is connected."""
-        if self.options.retries:
-            self._send_next()
-            return
-        while True:
-            with self._mutex:
-                item = next((i for i in self._outgoing if i.namespace == namespace), None)
-                if item is None:
-                    return
-                self._outgoing.remove(item)
-            self._transmit(item)
-
-    # -- at-least-once delivery (retries > 0): one emit in flight at a time, like JS ------
-
-    def _send_next(self) -> None:
-        with self._mutex:
-            if self._in_flight is not None or not self._outgoing:
-                return
-            item = self._outgoing[0]
-            if item.namespace not in self.namespaces:
-                return
-            self._in_flight = item
-            item.tries += 1
-            item.generation += 1
-            generation = item.generation
-        self._transmit(item, on_ack=lambda *args: self._delivered(item, generation, args))
-        self._helper(self._ack_timer, item, generation)
-
-    def _delivered(self, item: _Outgoing, generation: int, args: tuple[Any, ...]) -> None:
-        with self._mutex:
-            if self._in_flight is not item or item.generation != generation:
-                return  # a late ack of an attempt we gave up on
-            self._in_flight = None
-            self._outgoing.popleft()
-            item.generation += 1
-        if item.callback is not None:
-            self._enqueue(("ack", item.callback, args))
-        if item.waiter is not None:
-            item.waiter.resolve(*args)
-        self._send_next()
-
-    def _ack_timer(self, item: _Outgoing, generation: int) -> None:
-        try:
-            if self.backend.wait_event(self._stop, self.options.ack_timeout):
-                return
-            with self._mutex:
-                if self._in_flight is not item or item.generation != generation:
-                    return
-                self._in_flight = None
-                if item.tries > self.options.retries:
-                    self._outgoing.popleft()
-                    item.generation += 1
-                    self.logger.warning("%r not acknowledged after %d tries, dropped",
-                                        item.event, item.tries)
-                    if item.waiter is not None:
-                        item.waiter.fail(TimeoutError())
-            self._send_next()
-        except Exception:
-            self.logger.exception("error in the retry timer of %r", item.event)
-
     def _helper(self, fn: Callable[..., Any], *args: Any) -> None:
         """Start a short-lived thread that disconnect() will wait for; none once
         disconnect() has begun (it does their work itself, and two engine disconnects at
@@ -629,15 +430,6 @@ class Client:
                 return
             self._helpers = {task for task in self._helpers if not _task_done(task)}
             self._helpers.add(self.backend.spawn(fn, *args))
-
-    def _fail_outgoing(self, error: BaseException) -> None:
-        with self._mutex:
-            items = list(self._outgoing)
-            self._outgoing.clear()
-            self._in_flight = None
-        for item in items:
-            if item.waiter is not None:
-                item.waiter.fail(error)
 
     # -- the rest of python-socketio's API ---------------------------------------------------
 
