@@ -56,6 +56,16 @@ ASYNC_WAIT = """
     except KeyboardInterrupt:
         print("exited", flush=True)
 """
+SIMPLE_RECEIVE = """
+    client = socketio.SimpleClient()
+    client.connect(URL, transports=TRANSPORTS)
+    try:
+        print("ready", flush=True)
+        client.receive()  # the server's welcome
+        client.receive()  # nothing more comes
+    except KeyboardInterrupt:
+        report(client.client)
+"""
 PRELUDE = """
 import asyncio, sys, threading, time
 import sio_integrations as socketio
@@ -68,11 +78,12 @@ def report(sio):
 """
 
 
-@pytest.mark.parametrize("program", ["sync-wait", "sync-sleep", "async-wait"])
+@pytest.mark.parametrize("program", ["sync-wait", "sync-sleep", "async-wait", "simple-receive"])
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
 def test_ctrl_c_disconnects_and_leaves_nothing_running(tmp_path: Path, program: str,
                                                        transport: str) -> None:
-    body = {"sync-wait": SYNC_WAIT, "sync-sleep": SYNC_SLEEP, "async-wait": ASYNC_WAIT}[program]
+    body = {"sync-wait": SYNC_WAIT, "sync-sleep": SYNC_SLEEP, "async-wait": ASYNC_WAIT,
+            "simple-receive": SIMPLE_RECEIVE}[program]
     script = tmp_path / "prog.py"
     script.write_text(PRELUDE + textwrap.dedent(body))
     with NodeServer() as server:
