@@ -73,17 +73,11 @@ class Socket:
         return self.client.eio_sid
 
 
-def emit_args(data: Any) -> list[Any]:
-    """python-socketio's convention: a tuple is several arguments, None is none."""
-    if data is None:
-        return []
-    if isinstance(data, tuple):
-        return list(data)
-    return [data]
+def as_args(value: Any) -> list[Any]:
+    """An emit's ``data`` or a handler's return value as packet arguments.
 
-
-def ack_args(value: Any) -> list[Any]:
-    """A handler's return value as acknowledgement arguments."""
+    python-socketio's convention: a tuple is several arguments, None is none.
+    """
     if value is None:
         return []
     if isinstance(value, tuple):

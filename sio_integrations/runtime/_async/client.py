@@ -35,8 +35,8 @@ from ..client_options import ClientOptions
 from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..reconnect import backoff_delay
-from ..sockets import positional_capacity
-from .client_sending import AsyncClientSending, _as_args, _Waiter
+from ..sockets import as_args, positional_capacity
+from .client_sending import AsyncClientSending, _Waiter
 
 
 class _Reasons:
@@ -398,7 +398,7 @@ class AsyncClient(AsyncClientSending):
             result = await self._trigger(event.name, event.namespace, *event.args)
             if event.ack_id is not None and self._conn is not None:
                 await self._send(Ack(namespace=event.namespace, ack_id=event.ack_id,
-                                     args=_as_args(result)))
+                                     args=as_args(result)))
         elif kind == "ack":
             await self._call(item[1], *item[2])
         elif kind == "connect":

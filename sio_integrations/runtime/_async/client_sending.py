@@ -20,6 +20,7 @@ from ...protocol.acks import PendingAcks
 from ...protocol.connection import ClientConnection
 from ...protocol.events import Event
 from ..client_options import ClientOptions
+from ..sockets import as_args, call_result
 
 
 class _Waiter:
@@ -54,15 +55,6 @@ class _Outgoing:
         self.waiter = waiter
         self.tries = 0
         self.generation = 0
-
-
-def _as_args(data: Any) -> list[Any]:
-    """python-socketio's convention: a tuple is several arguments, None is none."""
-    if data is None:
-        return []
-    if isinstance(data, tuple):
-        return list(data)
-    return [data]
 
 
 class AsyncClientSending:
@@ -113,7 +105,7 @@ class AsyncClientSending:
                    callback: Callable[..., Any] | None = None) -> None:
         """Emit ``event`` (``data`` a tuple for several arguments). While reconnecting the
         emit is buffered and sent after the connection is back."""
-        await self._emit(namespace or "/", event, _as_args(data), callback, None)
+        await self._emit(namespace or "/", event, as_args(data), callback, None)
 
     async def send(self, data: Any, namespace: str | None = None,
                    callback: Callable[..., Any] | None = None) -> None:
@@ -125,7 +117,7 @@ class AsyncClientSending:
         """Emit and wait for the acknowledgement: its one value, a tuple of several, or
         None. Raises ``TimeoutError`` when none arrives within ``timeout`` seconds."""
         waiter = _Waiter(self.backend.event())
-        item = await self._emit(namespace or "/", event, _as_args(data), None, waiter)
+        item = await self._emit(namespace or "/", event, as_args(data), None, waiter)
         if not await self.backend.wait_event(waiter.event, timeout):
             with self._mutex:
                 if waiter.ack_id is not None:
@@ -140,9 +132,7 @@ class AsyncClientSending:
             raise TimeoutError()
         if waiter.error is not None:
             raise waiter.error
-        if len(waiter.args) > 1:
-            return waiter.args
-        return waiter.args[0] if waiter.args else None
+        return call_result(waiter.args)
 
     async def _emit(self, namespace: str, event: str, args: list[Any],
                     callback: Callable[..., Any] | None, waiter: _Waiter | None) -> _Outgoing:

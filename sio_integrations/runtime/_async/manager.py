@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.rooms import RoomRegistry
-from ..sockets import Client, Socket, emit_args, new_sid
+from ..sockets import Client, Socket, as_args, new_sid
 
 if TYPE_CHECKING:
     from .server import AsyncServer
@@ -111,7 +111,7 @@ class AsyncManager:
                    skip_sid: Any = None, callback: Callable[..., Any] | None = None,
                    **kwargs: Any) -> None:
         """Deliver an event to the connected sockets selected by ``room``/``skip_sid``."""
-        await self.emit_local(event, emit_args(data), namespace, room, skip_sid, callback)
+        await self.emit_local(event, as_args(data), namespace, room, skip_sid, callback)
 
     async def emit_local(self, event: str, args: list[Any], namespace: str, room: Any,
                          skip_sid: Any, callback: Callable[..., Any] | None) -> int:

@@ -25,9 +25,8 @@ from ..sockets import (
     Client,
     ClientClosed,
     Socket,
-    ack_args,
+    as_args,
     call_result,
-    emit_args,
     positional_capacity,
 )
 from .engine import AsyncEngine
@@ -146,7 +145,7 @@ class AsyncServer:
 
         ack_id = socket.acks.register(on_ack)
         await self._send_frames(socket.eio_sid, self.serializer.encode_event(
-            namespace, event, emit_args(data), ack_id))
+            namespace, event, as_args(data), ack_id))
         if not await self.eio.backend.wait_event(done, timeout):
             socket.acks.pop(ack_id)
             raise AckTimeoutError(f"no acknowledgement for {event!r} within {timeout} s")
@@ -424,7 +423,7 @@ class AsyncServer:
             self.logger.exception("handler for %r failed (sid %s)", event.name, socket.sid)
             return
         if event.ack_id is not None and socket.connected:
-            frames = self.serializer.encode_ack(namespace, event.ack_id, ack_args(result))
+            frames = self.serializer.encode_ack(namespace, event.ack_id, as_args(result))
             if len(frames) == 1:
                 await self.eio.send(client.eio_sid, frames[0])
             else:

@@ -22,6 +22,7 @@ from ...protocol.acks import PendingAcks
 from ...protocol.connection import ClientConnection
 from ...protocol.events import Event
 from ..client_options import ClientOptions
+from ..sockets import as_args, call_result
 
 
 class _Waiter:
@@ -56,15 +57,6 @@ class _Outgoing:
         self.waiter = waiter
         self.tries = 0
         self.generation = 0
-
-
-def _as_args(data: Any) -> list[Any]:
-    """python-socketio's convention: a tuple is several arguments, None is none."""
-    if data is None:
-        return []
-    if isinstance(data, tuple):
-        return list(data)
-    return [data]
 
 
 class ClientSending:
@@ -115,7 +107,7 @@ class ClientSending:
                    callback: Callable[..., Any] | None = None) -> None:
         """Emit ``event`` (``data`` a tuple for several arguments). While reconnecting the
         emit is buffered and sent after the connection is back."""
-        self._emit(namespace or "/", event, _as_args(data), callback, None)
+        self._emit(namespace or "/", event, as_args(data), callback, None)
 
     def send(self, data: Any, namespace: str | None = None,
                    callback: Callable[..., Any] | None = None) -> None:
@@ -127,7 +119,7 @@ class ClientSending:
         """Emit and wait for the acknowledgement: its one value, a tuple of several, or
         None. Raises ``TimeoutError`` when none arrives within ``timeout`` seconds."""
         waiter = _Waiter(self.backend.event())
-        item = self._emit(namespace or "/", event, _as_args(data), None, waiter)
+        item = self._emit(namespace or "/", event, as_args(data), None, waiter)
         if not self.backend.wait_event(waiter.event, timeout):
             with self._mutex:
                 if waiter.ack_id is not None:
@@ -142,9 +134,7 @@ class ClientSending:
             raise TimeoutError()
         if waiter.error is not None:
             raise waiter.error
-        if len(waiter.args) > 1:
-            return waiter.args
-        return waiter.args[0] if waiter.args else None
+        return call_result(waiter.args)
 
     def _emit(self, namespace: str, event: str, args: list[Any],
                     callback: Callable[..., Any] | None, waiter: _Waiter | None) -> _Outgoing:

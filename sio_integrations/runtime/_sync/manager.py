@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.rooms import RoomRegistry
-from ..sockets import Client, Socket, emit_args, new_sid
+from ..sockets import Client, Socket, as_args, new_sid
 
 if TYPE_CHECKING:
     from .server import Server
@@ -113,7 +113,7 @@ class Manager:
                    skip_sid: Any = None, callback: Callable[..., Any] | None = None,
                    **kwargs: Any) -> None:
         """Deliver an event to the connected sockets selected by ``room``/``skip_sid``."""
-        self.emit_local(event, emit_args(data), namespace, room, skip_sid, callback)
+        self.emit_local(event, as_args(data), namespace, room, skip_sid, callback)
 
     def emit_local(self, event: str, args: list[Any], namespace: str, room: Any,
                          skip_sid: Any, callback: Callable[..., Any] | None) -> int:

@@ -27,9 +27,8 @@ from ..sockets import (
     Client,
     ClientClosed,
     Socket,
-    ack_args,
+    as_args,
     call_result,
-    emit_args,
     positional_capacity,
 )
 from .engine import Engine
@@ -148,7 +147,7 @@ class Server:
 
         ack_id = socket.acks.register(on_ack)
         self._send_frames(socket.eio_sid, self.serializer.encode_event(
-            namespace, event, emit_args(data), ack_id))
+            namespace, event, as_args(data), ack_id))
         if not self.eio.backend.wait_event(done, timeout):
             socket.acks.pop(ack_id)
             raise AckTimeoutError(f"no acknowledgement for {event!r} within {timeout} s")
@@ -426,7 +425,7 @@ class Server:
             self.logger.exception("handler for %r failed (sid %s)", event.name, socket.sid)
             return
         if event.ack_id is not None and socket.connected:
-            frames = self.serializer.encode_ack(namespace, event.ack_id, ack_args(result))
+            frames = self.serializer.encode_ack(namespace, event.ack_id, as_args(result))
             if len(frames) == 1:
                 self.eio.send(client.eio_sid, frames[0])
             else:
