@@ -8,8 +8,14 @@ PYTHON="${PYTHON:-python3}"
 
 # Debian packages the tests need, as "command:package" pairs: the package is installed only
 # when the command is missing.
-# >>> Debian packages (none needed yet; add e.g. "redis-server:redis-server") >>>
-APT_PACKAGES=()
+# >>> Debian packages >>>
+# message-queue brokers (tests start their own instances on ephemeral ports) and the
+# headless browser of the end-to-end tests
+APT_PACKAGES=(
+    "redis-server:redis-server"
+    "/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server"
+    "chromium:chromium"
+)
 # <<< Debian packages <<<
 
 if [ -t 1 ]; then
