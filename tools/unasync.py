@@ -51,6 +51,7 @@ RENAMES = {
     "AsyncEngineIOClient": "EngineIOClient",
     "AsyncClientSending": "ClientSending",
     "AsyncPubSubManager": "PubSubManager",
+    "AsyncBroker": "Broker",
     "AsyncRedisManager": "RedisManager",
     "_async": "_sync",
 }
