@@ -1,0 +1,250 @@
+"""``SocketIO``: Socket.IO as a Sanic extension (``SocketIO(app)`` or ``init_app(app)``).
+
+``init_app`` reads ``app.config.SOCKETIO_*``, builds the ``AsyncServer`` (async mode
+``"sanic"``), routes the Engine.IO endpoint (long-polling and websocket), keeps itself on
+``app.ctx.socketio`` and ties the server's background work to the app's lifecycle:
+``before_server_start`` starts it, ``before_server_stop`` disconnects every client and
+stops it (before the server waits for open requests to finish, so pending long-polling
+requests are answered at once instead of holding up a graceful shutdown). Each Sanic
+worker process imports the app and gets its own server; with ``SOCKETIO_MESSAGE_QUEUE``
+the workers' servers share emits and rooms through the queue.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..errors import ConfigurationError
+from ..errors import ConnectionRefusedError as Refused
+from ..handshake import Handshake
+from ..options import ServerOptions
+from ..runtime._async.server import AsyncServer
+from ..runtime.sockets import positional_capacity
+from .bridge import get_handshake
+from .config import PREFIX, config_options, plugin_setting, server_kwargs, server_options
+from .cors import OriginPolicy, sanic_ext_cors, strip_engine_cors
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: every method reaches the engine, which answers Engine.IO's own errors (PUT -> 400)
+METHODS = ("GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH")
+#: the websocket frame limit of the host stays above the engine's own message limit, so
+#: the engine (not Sanic) refuses an oversized message with Engine.IO's reason
+WEBSOCKET_SLACK = 65536
+
+
+class SocketIO:
+    """Socket.IO for a Sanic application.
+
+    ``SocketIO(app, **options)`` or ``socketio = SocketIO(); socketio.init_app(app)``.
+    Keywords are server options (``ping_interval=10``, ``cors_allowed_origins=[...]``)
+    and win over ``app.config.SOCKETIO_*``; ``path`` (or ``SOCKETIO_PATH``) is where the
+    endpoint is mounted. ``user_attr`` / ``session_attr`` name the ``request.ctx``
+    attributes that become :attr:`Handshake.user` / :attr:`Handshake.session`.
+    """
+
+    def __init__(self, app: Any = None, *, path: str | None = None, user_attr: str = "user",
+                 session_attr: str = "session", **options: Any) -> None:
+        if "async_mode" in options and options["async_mode"] != "sanic":
+            raise ConfigurationError("async_mode is always 'sanic' under Sanic")
+        unknown = sorted(set(options) - set(ServerOptions.option_names()))
+        if unknown:
+            raise TypeError(f"unknown server option(s): {', '.join(unknown)}")
+        self._kwargs = options
+        self._path = path
+        self.user_attr = user_attr
+        self.session_attr = session_attr
+        self._deferred: list[Callable[[AsyncServer], None]] = []
+        self._server: AsyncServer | None = None
+        self._config_seen: dict[str, Any] = {}
+        self.app: Any = None
+        self.options: ServerOptions | None = None
+        self.path = "/socket.io"
+        if app is not None:
+            self.init_app(app)
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def init_app(self, app: Any) -> None:
+        """Read ``app.config``, build the server and mount the endpoint on ``app``."""
+        if self.app is not None:
+            raise RuntimeError("this SocketIO is already bound to an application")
+        self._config_seen = config_options(app.config)
+        options = server_options(app.config, **self._kwargs)
+        explicit = "cors_allowed_origins" in self._kwargs or (
+            PREFIX + "CORS_ALLOWED_ORIGINS") in self._config_seen
+        if options.cors_allowed_origins != []:  # [] = no CORS handling at all
+            options.cors_allowed_origins = OriginPolicy(options.cors_allowed_origins,
+                                                        explicit=explicit)
+        self.options = options
+        server = AsyncServer(**server_kwargs(options))
+        for register in self._deferred:
+            register(server)
+        self._deferred.clear()
+        self._server = server
+        self.app = app
+        path = self._path or plugin_setting(app.config, "PATH")
+        self.path = "/" + str(path).strip("/")
+        limit = options.max_http_buffer_size + WEBSOCKET_SLACK
+        if (app.config.get("WEBSOCKET_MAX_SIZE") or 0) < limit:
+            app.config.WEBSOCKET_MAX_SIZE = limit
+        app.enable_websocket()
+        app.add_route(self._endpoint, self.path + "/", methods=list(METHODS), name="socketio")
+        app.before_server_start(self._startup)
+        app.before_server_stop(self._shutdown)
+        app.ctx.socketio = self
+
+    @property
+    def server(self) -> AsyncServer:
+        """The ``AsyncServer`` (after ``init_app``)."""
+        if self._server is None:
+            raise RuntimeError("SocketIO.init_app(app) has not been called yet")
+        return self._server
+
+    async def _startup(self, app: Any) -> None:
+        seen = config_options(app.config)
+        changed = sorted(k for k in set(seen) | set(self._config_seen)
+                         if seen.get(k) != self._config_seen.get(k))
+        if changed:
+            raise ConfigurationError(
+                f"{', '.join(changed)} changed after SocketIO(app) read app.config: "
+                "configure Socket.IO before creating the extension")
+        await self.server.startup()
+
+    async def _shutdown(self, app: Any) -> None:
+        await self.server.shutdown()
+
+    async def _endpoint(self, request: Any) -> Any:
+        response = await self.server.handle_request(request)
+        settings = sanic_ext_cors(request.app)
+        if settings is not None and response is not None:
+            strip_engine_cors(response, settings)
+        return response
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register a handler (``@socketio.on("chat", namespace="/room")``).
+
+        A ``connect`` handler may refuse the connection by raising a Sanic exception
+        (``Unauthorized("login required")``): the client's ``connect_error`` carries its
+        message and ``{"status": ...}``. ``ConnectionRefusedError`` works as usual.
+        """
+
+        def register(func: F) -> F:
+            target: Callable[..., Any] = func
+            if event == "connect":
+                target = _ConnectHandler(func, self)
+            self._defer(lambda server: server.on(event, target, namespace=namespace))
+            return func
+
+        if handler is None:
+            return register
+        register(handler)
+        return None
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a handler named after the function (``@socketio.event``)."""
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            func: Callable[..., Any] = args[0]
+            self.on(func.__name__, func)
+            return func
+
+        def register(func: F) -> F:
+            self.on(func.__name__, func, *args, **kwargs)
+            return func
+
+        return register
+
+    def register_namespace(self, namespace_handler: Any) -> None:
+        """Register a class-based namespace (``AsyncNamespace``)."""
+        self._defer(lambda server: server.register_namespace(namespace_handler))
+
+    def _defer(self, register: Callable[[AsyncServer], None]) -> None:
+        if self._server is not None:
+            register(self._server)
+        else:
+            self._deferred.append(register)
+
+    # -- what handlers use ----------------------------------------------------------------
+
+    def handshake(self, sid: str, namespace: str | None = None) -> Handshake:
+        """The opening request of ``sid``'s connection: headers, user, session, ctx."""
+        environ = self.server.get_environ(sid, namespace)
+        if environ is None:
+            raise KeyError(f"no connected client {sid!r} in namespace {namespace or '/'!r}")
+        return get_handshake(environ, user_attr=self.user_attr, session_attr=self.session_attr)
+
+    def get_handshake(self, environ: dict[str, Any]) -> Handshake:
+        """The handshake of a connection, from the environ a ``connect`` handler receives."""
+        return get_handshake(environ, user_attr=self.user_attr, session_attr=self.session_attr)
+
+    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:
+        """``AsyncServer.emit``."""
+        await self.server.emit(event, data, **kwargs)
+
+    async def send(self, data: Any, **kwargs: Any) -> None:
+        """``AsyncServer.send``."""
+        await self.server.send(data, **kwargs)
+
+    async def call(self, event: str, data: Any = None, **kwargs: Any) -> Any:
+        """``AsyncServer.call``."""
+        return await self.server.call(event, data, **kwargs)
+
+    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        await self.server.enter_room(sid, room, namespace)
+
+    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        await self.server.leave_room(sid, room, namespace)
+
+    async def close_room(self, room: str, namespace: str | None = None) -> None:
+        await self.server.close_room(room, namespace)
+
+    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
+        return self.server.rooms(sid, namespace)
+
+    async def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        return await self.server.get_session(sid, namespace)
+
+    async def save_session(self, sid: str, session: dict[str, Any],
+                           namespace: str | None = None) -> None:
+        await self.server.save_session(sid, session, namespace)
+
+    def session(self, sid: str, namespace: str | None = None) -> Any:
+        """``async with socketio.session(sid) as session:``."""
+        return self.server.session(sid, namespace)
+
+    async def disconnect(self, sid: str, namespace: str | None = None) -> None:
+        await self.server.disconnect(sid, namespace)
+
+
+class _ConnectHandler:
+    """A ``connect`` handler that builds the handshake first and turns Sanic's HTTP
+    exceptions into a refusal with their message and status."""
+
+    def __init__(self, func: Callable[..., Any], socketio: SocketIO) -> None:
+        self.func = func
+        self.socketio = socketio
+        self.capacity = positional_capacity(func)
+        self.__name__ = getattr(func, "__name__", "connect")
+        self.__doc__ = func.__doc__
+
+    async def __call__(self, *args: Any) -> Any:
+        # (sid, environ, auth), or (namespace, sid, environ, auth) for namespace="*"
+        from sanic.exceptions import SanicException
+
+        self.socketio.get_handshake(args[-2])
+        if self.capacity < len(args):
+            args = args[: self.capacity]  # legacy connect(sid, environ)
+        try:
+            result = self.func(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except SanicException as exc:
+            status = int(getattr(exc, "status_code", 500) or 500)
+            message = str(exc) or type(exc).__name__
+            raise Refused(message, {"status": status}) from None
+        return result

@@ -1,0 +1,238 @@
+"""``SocketIO``: the server of a Tornado application, configured by its settings.
+
+``socketio = SocketIO(**options)`` exists before the ``Application`` (its handlers are
+registered at import time); the route ``(r"/socket.io/", SocketIOHandler, {"socketio":
+socketio})`` goes into the ``Application``; ``socketio.init_app(app)`` then reads the
+``socketio_*`` settings, validates them and builds the ``AsyncServer`` (async mode
+``"tornado"``). Without ``init_app`` that happens at the endpoint's first request.
+Tornado has no lifecycle hooks: ``await socketio.startup()`` / ``await
+socketio.shutdown()`` from your ``main()`` (the server also starts with its first
+connection).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ..errors import ConfigurationError
+from ..errors import ConnectionRefusedError as Refused
+from ..handshake import Handshake
+from ..options import ServerOptions
+from ..runtime._async.server import AsyncServer
+from ..runtime.sockets import positional_capacity
+from .bridge import HANDLER_KEY, get_handshake
+from .config import server_kwargs, server_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _handler_policy(origin: str, environ: Mapping[str, Any]) -> bool:
+    """The engine's origin policy: ask the handler serving the request."""
+    handler = environ.get(HANDLER_KEY)
+    checker = getattr(handler, "socketio_origin_allowed", None)
+    if checker is None:  # not a SocketIOHandler: Tornado's default (same host)
+        return False
+    return bool(checker(origin))
+
+
+class SocketIO:
+    """Socket.IO for a Tornado application.
+
+    Keywords are server options (``ping_interval=10``) and win over the application's
+    ``socketio_*`` settings.
+    """
+
+    def __init__(self, app: Any = None, **options: Any) -> None:
+        if "async_mode" in options and options["async_mode"] != "tornado":
+            raise ConfigurationError("async_mode is always 'tornado' under Tornado")
+        unknown = sorted(set(options) - set(ServerOptions.option_names()))
+        if unknown:
+            raise TypeError(f"unknown server option(s): {', '.join(unknown)}")
+        self._kwargs = options
+        self._deferred: list[Callable[[AsyncServer], None]] = []
+        self._server: AsyncServer | None = None
+        self.app: Any = None
+        self.options: ServerOptions | None = None
+        #: the configured ``cors_allowed_origins`` (None: Tornado's ``trusted_origins``)
+        self.allowed_origins: Any = None
+        if app is not None:
+            self.init_app(app)
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def init_app(self, app: Any) -> None:
+        """Read ``app.settings`` and build the server."""
+        if self.app is not None:
+            if self.app is app:
+                return
+            raise RuntimeError("this SocketIO is already bound to another application")
+        options = server_options(app.settings, **self._kwargs)
+        self.allowed_origins = options.cors_allowed_origins
+        if options.cors_allowed_origins != []:  # [] = no CORS handling at all
+            options.cors_allowed_origins = _handler_policy
+        self.options = options
+        server = AsyncServer(**server_kwargs(options))
+        for register in self._deferred:
+            register(server)
+        self._deferred.clear()
+        self._server = server
+        self.app = app
+
+    def server_for(self, app: Any) -> AsyncServer:
+        """The server, built from ``app``'s settings on first use."""
+        if self._server is None:
+            self.init_app(app)
+        return self.server
+
+    @property
+    def server(self) -> AsyncServer:
+        """The ``AsyncServer`` (after ``init_app`` or the first request)."""
+        if self._server is None:
+            raise RuntimeError("SocketIO.init_app(app) has not been called yet")
+        return self._server
+
+    def route(self, path: str = "/socket.io/", handler_class: Any = None) -> tuple[Any, ...]:
+        """The ``Application`` rule of the endpoint: ``(path, handler_class, {"socketio":
+        self})``; ``handler_class`` defaults to :class:`SocketIOHandler`."""
+        if handler_class is None:
+            from .handlers import SocketIOHandler
+
+            handler_class = SocketIOHandler
+        return ("/" + path.strip("/") + "/", handler_class, {"socketio": self})
+
+    async def startup(self) -> None:
+        """Start the server's background work (heartbeats, the manager) now."""
+        await self.server.startup()
+
+    async def shutdown(self) -> None:
+        """Disconnect every client and stop the background work."""
+        if self._server is not None:
+            await self._server.shutdown()
+
+    # -- handlers -------------------------------------------------------------------------
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register a handler (``@socketio.on("chat", namespace="/room")``).
+
+        A ``connect`` handler may refuse the connection by raising
+        ``tornado.web.HTTPError(403, "reason")``: the client's ``connect_error`` carries
+        the reason and ``{"status": 403}``. ``ConnectionRefusedError`` works as usual.
+        """
+
+        def register(func: F) -> F:
+            target: Callable[..., Any] = func
+            if event == "connect":
+                target = _ConnectHandler(func)
+            self._defer(lambda server: server.on(event, target, namespace=namespace))
+            return func
+
+        if handler is None:
+            return register
+        register(handler)
+        return None
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a handler named after the function (``@socketio.event``)."""
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            func: Callable[..., Any] = args[0]
+            self.on(func.__name__, func)
+            return func
+
+        def register(func: F) -> F:
+            self.on(func.__name__, func, *args, **kwargs)
+            return func
+
+        return register
+
+    def register_namespace(self, namespace_handler: Any) -> None:
+        """Register a class-based namespace (``AsyncNamespace``)."""
+        self._defer(lambda server: server.register_namespace(namespace_handler))
+
+    def _defer(self, register: Callable[[AsyncServer], None]) -> None:
+        if self._server is not None:
+            register(self._server)
+        else:
+            self._deferred.append(register)
+
+    # -- what handlers use ----------------------------------------------------------------
+
+    def handshake(self, sid: str, namespace: str | None = None) -> Handshake:
+        """The opening request of ``sid``'s connection: headers, user, signed cookies."""
+        environ = self.server.get_environ(sid, namespace)
+        if environ is None:
+            raise KeyError(f"no connected client {sid!r} in namespace {namespace or '/'!r}")
+        return get_handshake(environ)
+
+    def get_handshake(self, environ: dict[str, Any]) -> Handshake:
+        """The handshake of a connection, from the environ a ``connect`` handler receives."""
+        return get_handshake(environ)
+
+    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:
+        """``AsyncServer.emit``."""
+        await self.server.emit(event, data, **kwargs)
+
+    async def send(self, data: Any, **kwargs: Any) -> None:
+        """``AsyncServer.send``."""
+        await self.server.send(data, **kwargs)
+
+    async def call(self, event: str, data: Any = None, **kwargs: Any) -> Any:
+        """``AsyncServer.call``."""
+        return await self.server.call(event, data, **kwargs)
+
+    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        await self.server.enter_room(sid, room, namespace)
+
+    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
+        await self.server.leave_room(sid, room, namespace)
+
+    async def close_room(self, room: str, namespace: str | None = None) -> None:
+        await self.server.close_room(room, namespace)
+
+    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
+        return self.server.rooms(sid, namespace)
+
+    async def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
+        return await self.server.get_session(sid, namespace)
+
+    async def save_session(self, sid: str, session: dict[str, Any],
+                           namespace: str | None = None) -> None:
+        await self.server.save_session(sid, session, namespace)
+
+    def session(self, sid: str, namespace: str | None = None) -> Any:
+        """``async with socketio.session(sid) as session:``."""
+        return self.server.session(sid, namespace)
+
+    async def disconnect(self, sid: str, namespace: str | None = None) -> None:
+        await self.server.disconnect(sid, namespace)
+
+
+class _ConnectHandler:
+    """A ``connect`` handler that builds the handshake first and turns Tornado's
+    ``HTTPError`` into a refusal with its reason and status."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.capacity = positional_capacity(func)
+        self.__name__ = getattr(func, "__name__", "connect")
+        self.__doc__ = func.__doc__
+
+    async def __call__(self, *args: Any) -> Any:
+        # (sid, environ, auth), or (namespace, sid, environ, auth) for namespace="*"
+        from tornado.web import HTTPError
+
+        get_handshake(args[-2])
+        if self.capacity < len(args):
+            args = args[: self.capacity]  # legacy connect(sid, environ)
+        try:
+            result = self.func(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except HTTPError as exc:
+            message = exc.log_message or exc.reason or f"HTTP {exc.status_code}"
+            if exc.args:
+                message = message % exc.args
+            raise Refused(message, {"status": exc.status_code}) from None
+        return result
