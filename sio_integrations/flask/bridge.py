@@ -1,0 +1,143 @@
+"""The opening request of a connection -> a Flask request context for every event.
+
+Handlers run inside ``app.request_context(environ)`` built from the Engine.IO handshake
+(the first long-polling GET or the websocket upgrade), pushed afresh for every event, so
+``flask.request`` (plus ``request.sid``, ``request.namespace``, ``request.event``),
+``flask.session``, ``g`` and Flask-Login's ``current_user`` work as in a view, and
+``current_user`` is loaded again on every event.
+
+Session semantics (see docs/flask.md):
+
+* **shared** (the default for server-side sessions such as Flask-Session): every event
+  opens the session from the store, so changes made over HTTP (a logout) are seen by the
+  next event; changes made by a handler are saved back to the store.
+* **per connection** (the default for Flask's cookie session, whose cookie a socket can
+  neither re-read nor set): the session is read from the handshake's cookie once, and the
+  handlers of that connection share one copy that they may change; HTTP never sees it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, request
+from flask.ctx import RequestContext
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+
+from ..handshake import Handshake
+
+
+@dataclasses.dataclass(kw_only=True, eq=False)
+class SocketRecord:
+    """What the plugin keeps per connected socket (one sid in one namespace)."""
+
+    sid: str
+    namespace: str
+    environ: Mapping[str, Any]
+    #: the connection's own session (per-connection semantics), once it exists
+    session: SessionMixin | None = None
+
+
+def per_connection_sessions(app: Flask, manage_session: bool | None) -> bool:
+    """Whether the sessions of ``app``'s sockets are per-connection copies."""
+    if manage_session is not None:
+        return manage_session
+    return isinstance(app.session_interface, SecureCookieSessionInterface)
+
+
+@contextmanager
+def event_context(app: Flask, record: SocketRecord, event: str | None, args: tuple[Any, ...],
+                  *, per_connection: bool) -> Iterator[None]:
+    """Run a handler of ``record``'s socket inside app and request contexts.
+
+    After the handler, a changed session is saved where it belongs (see the module
+    docstring). Teardown functions run when the context is popped, as after a request.
+    """
+    # a copy: Flask writes into the environ (werkzeug.request), and events of one socket
+    # may run in different threads
+    # record.session exists for per-connection sessions after the first event, and for
+    # shared ones the browser cannot own (see _keep_session)
+    ctx = RequestContext(app, dict(record.environ), session=record.session)
+    ctx.push()
+    error: BaseException | None = None
+    try:
+        req: Any = request._get_current_object()  # type: ignore[attr-defined]
+        req.sid = record.sid
+        req.namespace = record.namespace
+        req.event = {"message": event, "args": args}
+        yield
+        _keep_session(app, record, ctx.session, per_connection=per_connection)
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        ctx.pop(error)
+
+
+def _keep_session(app: Flask, record: SocketRecord, session: SessionMixin | None,
+                  *, per_connection: bool) -> None:
+    if session is None:
+        return
+    if per_connection or record.session is not None:
+        record.session = session
+        return
+    if not getattr(session, "modified", True):
+        return
+    if _browser_owns(app, session):
+        # the store is updated; the cookie on this throwaway response goes nowhere, which
+        # is fine: the browser already holds the session's id
+        app.session_interface.save_session(app, session, app.response_class())
+    else:
+        # the handshake carried no cookie for this session (an anonymous browser, or a
+        # session deleted since): a stored copy could never be found again, so the
+        # connection keeps its own
+        record.session = session
+
+
+def _browser_owns(app: Flask, session: SessionMixin) -> bool:
+    """Whether the handshake's session cookie names ``session`` in the store."""
+    cookie = request.cookies.get(app.session_interface.get_cookie_name(app))
+    if not cookie:
+        return False
+    sid = getattr(session, "sid", None)  # Flask-Session's ServerSideSession
+    if not isinstance(sid, str):
+        return True
+    return cookie == sid or cookie.startswith(sid + ".")  # plain or signed id
+
+
+def handshake(environ: Mapping[str, Any], *, auth: Any = None) -> Handshake:
+    """The core's :class:`Handshake` for a connection (headers, query, cookies, auth).
+
+    ``user`` and ``session`` are filled when called inside a socket's event context.
+    """
+    base = Handshake.from_environ(environ)
+    user = session = None
+    cookies: Mapping[str, str] = {}
+    if _in_request():
+        import flask
+
+        session = flask.session._get_current_object()  # type: ignore[attr-defined]
+        cookies = dict(request.cookies)
+        user = _current_user()
+    return dataclasses.replace(base, user=user, session=session,
+                               extra={"auth": auth, "cookies": cookies})
+
+
+def _in_request() -> bool:
+    from flask import has_request_context
+
+    return has_request_context()
+
+
+def _current_user() -> Any:
+    try:
+        from flask_login import current_user  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        return current_user._get_current_object()
+    except Exception:  # Flask-Login installed but not set up on this app
+        return None
