@@ -32,6 +32,8 @@ HISTORY = 50
 #: token -> nickname (a real application would use its user store and signed tokens)
 tokens: dict[str, str] = {}
 history: dict[str, deque[dict[str, str]]] = {room: deque(maxlen=HISTORY) for room in ROOMS}
+#: room -> {sid: nickname}: who is in each room, for the live user lists
+members: dict[str, dict[str, str]] = {room: {} for room in ROOMS}
 
 
 class LoginRequest(BaseModel):
@@ -58,6 +60,11 @@ class Said(BaseModel):
     text: str
 
 
+class RoomUsers(BaseModel):
+    room: str
+    users: list[str]
+
+
 def current_user(auth: SocketAuth) -> str:
     """The nickname of the bearer token in the Socket.IO auth payload."""
     token = auth.get("token") if isinstance(auth, dict) else None
@@ -78,16 +85,35 @@ async def connect(sid: str, environ: Any, auth: Any, user: User) -> None:
     await sio.save_session(sid, {"nickname": user})
 
 
+async def send_users(room: str) -> None:
+    """Tell everyone in ``room`` who is there now (sorted, each nickname once)."""
+    users = RoomUsers(room=room, users=sorted(set(members[room].values())))
+    await sio.emit("users", users.model_dump(), to=room)
+
+
+async def leave_rooms(sid: str, keep: str | None = None) -> None:
+    for room in ROOMS:
+        if room != keep and members[room].pop(sid, None) is not None:
+            await sio.leave_room(sid, room)
+            await send_users(room)
+
+
 @socket_router.event
 async def join(sid: str, choice: Join, user: User) -> list[dict[str, str]]:
     """Enter a room (leaving the others); the acknowledgement is the room's history."""
-    for room in sio.rooms(sid):
-        if room in ROOMS and room != choice.room:
-            await sio.leave_room(sid, room)
+    await leave_rooms(sid, keep=choice.room)
     await sio.enter_room(sid, choice.room)
-    await sio.emit("joined", {"room": choice.room, "nickname": user}, to=choice.room,
-                   skip_sid=sid)
+    if sid not in members[choice.room]:
+        members[choice.room][sid] = user
+        await sio.emit("joined", {"room": choice.room, "nickname": user}, to=choice.room,
+                       skip_sid=sid)
+    await send_users(choice.room)
     return list(history[choice.room])
+
+
+@socket_router.on("disconnect")
+async def disconnect(sid: str, reason: str) -> None:
+    await leave_rooms(sid)
 
 
 @socket_router.event
@@ -103,6 +129,7 @@ async def say(sid: str, message: Say, user: User) -> Said:
 
 socket_router.emits("said", Said, description="a message said in your room")
 socket_router.emits("joined", dict[str, str], description="someone entered your room")
+socket_router.emits("users", RoomUsers, description="who is in your room now")
 
 app = FastAPI(title="FastAPI chat")
 app.include_router(socket_router)

@@ -16,6 +16,14 @@ function show(loggedIn) {
 function setStatus(text, ok) {
   $("status").textContent = text;
   $("status").classList.toggle("ok", ok);
+  // the transport in use (polling, then websocket once upgraded), for the curious and the tests
+  if (ok) {
+    const engine = socket.io.engine;
+    $("status").dataset.transport = engine.transport.name;
+    engine.once("upgrade", (transport) => { $("status").dataset.transport = transport.name; });
+  } else {
+    delete $("status").dataset.transport;
+  }
 }
 
 function setRoom(name) {

@@ -1,0 +1,84 @@
+"""Any example that follows the example page contract (/work/helpers/EXAMPLES.md, summed up in
+docs/browser_tests.md): ``run.py --host --port``, ``/login`` form, ``#status``, ``#join-form``,
+``#send-form``, ``#messages``, ``#users``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+
+from ..servers import ServerProcess, python_argv
+from .base import RECONNECT_TIMEOUT, UI_TIMEOUT, ExampleAdapter
+
+PASSWORD = "chat"
+
+
+class ContractExample(ExampleAdapter):
+    """``folder`` holds ``run.py``; the name is the folder's."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.name = folder.name
+
+    def server(self, port: int, log_path: Path) -> ServerProcess:
+        return ServerProcess(
+            self.name,
+            python_argv(str(self.folder / "run.py"), "--host", "127.0.0.1", "--port", str(port)),
+            port=port, log_path=log_path,
+            # the contract: a line with the URL once ready, then /login answers
+            ready_line=rf"http://127\.0\.0\.1:{port}/", probe_path="/login")
+
+    def _submit_login(self, page: Page, username: str, password: str) -> None:
+        page.locator("#username").fill(username)
+        page.locator("#password").fill(password)
+        page.locator("#login-form").locator("button, input[type=submit]").first.click()
+
+    def login(self, page: Page, base_url: str, username: str) -> None:
+        page.goto(base_url + "/login")
+        self._submit_login(page, username, PASSWORD)
+        expect(page).to_have_url(base_url + "/", timeout=UI_TIMEOUT)
+        expect(page.locator("#me")).to_have_text(username, timeout=UI_TIMEOUT)
+        self.expect_connected(page)
+
+    def join(self, page: Page, room: str) -> None:
+        page.locator("#room").fill(room)
+        page.locator("#room").press("Enter")
+        expect(page.locator("#room-name")).to_have_text(
+            re.compile(rf"(^|\W){re.escape(room)}(\W|$)"), timeout=UI_TIMEOUT)
+
+    def send(self, page: Page, text: str) -> None:
+        page.locator("#text").fill(text)
+        page.locator("#text").press("Enter")
+
+    def messages(self, page: Page, username: str, text: str) -> Locator:
+        return page.locator("#messages li").get_by_text(f"{username}: {text}", exact=True)
+
+    def recover(self, page: Page, base_url: str, username: str, room: str) -> bool:
+        # Ask the server (with this context's cookies) whether the login survived the
+        # restart: if it did, the page must reconnect by itself; if not, log in again.
+        answer = page.context.request.get(base_url + "/", max_redirects=0)
+        relogin = answer.status in (301, 302, 303, 307, 308) and \
+            "/login" in answer.headers.get("location", "")
+        if relogin:
+            self.login(page, base_url, username)
+        else:
+            self.expect_connected(page, RECONNECT_TIMEOUT)
+        self.join(page, room)
+        return relogin
+
+    def contract_checks(self, context: BrowserContext, base_url: str) -> None:
+        page = context.new_page()
+        try:
+            page.goto(base_url + "/")  # not logged in: sent to the login page
+            expect(page).to_have_url(re.compile(re.escape(base_url) + r"/login\b"),
+                                     timeout=UI_TIMEOUT)
+            expect(page.locator("#password")).to_have_attribute("type", "password")
+            self._submit_login(page, "nobody", "wrong-password")
+            expect(page.locator("#login-error")).to_be_attached(timeout=UI_TIMEOUT)
+            expect(page.locator("#login-form")).to_be_visible()
+            answer = context.request.get(base_url + "/", max_redirects=0)
+            assert answer.status != 200, "a wrong password logged in"
+        finally:
+            page.close()
