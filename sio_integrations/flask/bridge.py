@@ -86,6 +86,8 @@ def _keep_session(app: Flask, record: SocketRecord, session: SessionMixin | None
         return
     if not getattr(session, "modified", True):
         return
+    if isinstance(app.session_interface, SecureCookieSessionInterface):
+        return  # manage_session=False with cookies: a socket cannot set one, writes drop
     if _browser_owns(app, session):
         # the store is updated; the cookie on this throwaway response goes nowhere, which
         # is fine: the browser already holds the session's id

@@ -87,12 +87,13 @@ class SocketIOTestClient:
         namespace = namespace or "/"
         if self.eio_sid is None:
             self._open(query_string, headers)
-        self._ensure_sync_handler(namespace)
         self._answers.pop(namespace, None)
         self.connect_error.pop(namespace, None)
         self._send(Packet(type=PacketType.CONNECT, namespace=namespace, data=auth))
         answer = self._wait(lambda: self._answers.get(namespace), f"CONNECT to {namespace}")
         if answer.type == PacketType.CONNECT:
+            # registered only once accepted: a handler makes a namespace known
+            self._ensure_sync_handler(namespace)
             self.sids[namespace] = answer.data["sid"]
         else:
             self.connect_error[namespace] = answer.data
@@ -139,7 +140,8 @@ class SocketIOTestClient:
         """Send ``event``; with ``callback=True`` return the acknowledgement.
 
         The acknowledgement is its one argument, or the list of them when there are
-        several. Returns once the server handled the event.
+        several (None when the server disconnected the client instead of answering).
+        Returns once the server handled the event.
         """
         namespace = namespace or "/"
         if not self.is_connected(namespace):
@@ -150,6 +152,8 @@ class SocketIOTestClient:
             self.sync(namespace)
             return None
         result = self._call(namespace, event, args)
+        if not result and not self.is_connected(namespace):
+            return None
         return result[0] if len(result) == 1 else result
 
     def send(self, data: Any, json: bool = False, callback: bool = False,
@@ -192,9 +196,16 @@ class SocketIOTestClient:
         ack_id = next(self._ack_ids)
         self._send(Packet(type=PacketType.EVENT, namespace=namespace, data=[event, *args],
                           id=ack_id))
-        answer: list[Any] = self._wait(lambda: self._acks.pop(ack_id, None),
-                                       f"the acknowledgement of {event!r}")
-        return answer
+
+        def answered() -> list[Any] | bool:
+            ack = self._acks.pop(ack_id, None)
+            if ack is not None:
+                return ack
+            # the server left the namespace first (its DISCONNECT came before any ack)
+            return namespace not in self.sids
+
+        answer = self._wait(answered, f"the acknowledgement of {event!r}")
+        return answer if isinstance(answer, list) else []
 
     def _wait(self, ready: Any, what: str) -> Any:
         deadline = time.monotonic() + self.timeout
