@@ -1,0 +1,75 @@
+"""URL patterns of the Engine.IO endpoint, for Channels' ``URLRouter``.
+
+``asgi.py`` of a project::
+
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+    from django.core.asgi import get_asgi_application  # type: ignore[import-untyped]
+    from django.urls import re_path  # type: ignore[import-untyped]
+
+    django_app = get_asgi_application()
+    from sio_integrations.django.routing import socketio_urlpatterns  # after setup
+
+    application = ProtocolTypeRouter({
+        "http": URLRouter([
+            *socketio_urlpatterns(AuthMiddlewareStack),
+            re_path(r"", django_app),
+        ]),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(socketio_urlpatterns()))),
+    })
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from . import conf
+from .consumers import SocketIOConsumer
+
+
+def socketio_path(path: str | None = None) -> str:
+    """The endpoint's path without slashes (``SOCKETIO["PATH"]``, ``"socket.io"``)."""
+    return str(path if path is not None else conf.django_setting("PATH")).strip("/")
+
+
+def socketio_urlpatterns(middleware: Callable[[Any], Any] | None = None, *,
+                         path: str | None = None) -> list[Any]:
+    """The endpoint's URL patterns (one ``re_path``), for the http and websocket routers.
+
+    ``middleware`` wraps the consumer (``AuthMiddlewareStack`` in the ``"http"`` router,
+    so that long-polling connections get ``scope["user"]`` and ``scope["session"]`` too
+    without wrapping the Django application).
+    """
+    from django.urls import re_path  # type: ignore[import-untyped]
+
+    app: Any = SocketIOConsumer.as_asgi()
+    if middleware is not None:
+        app = middleware(app)
+    pattern = rf"^{re.escape(socketio_path(path))}/$"
+    return [re_path(pattern, app, name="socketio")]
+
+
+def socketio_application(django_app: Any, *, path: str | None = None) -> Any:
+    """The whole ``ProtocolTypeRouter`` of a project that only adds Socket.IO.
+
+    Socket.IO on both protocols behind ``AuthMiddlewareStack``, everything else of HTTP
+    to ``django_app``. No ``AllowedHostsOriginValidator``: the server applies the
+    project's origin policy (origins.py) to websocket handshakes as to long-polling, and
+    unlike the validator it lets non-browser clients (no ``Origin`` header) in.
+    """
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from django.urls import re_path
+
+    websocket: Any = AuthMiddlewareStack(URLRouter(socketio_urlpatterns(path=path)))
+    return ProtocolTypeRouter({
+        "http": URLRouter([
+            *socketio_urlpatterns(AuthMiddlewareStack, path=path),
+            re_path(r"", django_app),
+        ]),
+        "websocket": websocket,
+    })

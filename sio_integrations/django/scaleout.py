@@ -1,0 +1,64 @@
+"""Scale-out: the project's servers form one cluster over the Channels channel layer.
+
+With ``CHANNEL_LAYERS`` configured (channels_redis in production), the server's manager is
+the generic message-queue manager with a :class:`~.broker.ChannelLayerBroker`, so rooms,
+broadcasts, disconnects and emits cross every worker process. ``SOCKETIO["CHANNEL_LAYER"]
+= None`` turns it off; an explicit ``CLIENT_MANAGER`` or ``MESSAGE_QUEUE`` wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import conf
+
+logger = logging.getLogger("sio_integrations.django")
+
+
+def channel_layer_alias() -> str | None:
+    """The channel layer the project's servers share, or None."""
+    values = conf.option_values()
+    if values.get("client_manager") is not None or values.get("message_queue"):
+        return None
+    alias = conf.django_setting("CHANNEL_LAYER")
+    return str(alias) if alias else None
+
+
+def new_broker() -> Any:
+    """A :class:`ChannelLayerBroker` for the configured layer (None without one)."""
+    alias = channel_layer_alias()
+    if alias is None:
+        return None
+    from .broker import ChannelLayerBroker
+
+    return ChannelLayerBroker(alias, str(conf.django_setting("CHANNEL_LAYER_GROUP")))
+
+
+def client_manager(*, is_async: bool, write_only: bool = False,
+                   options: Any = None) -> Any:
+    """The manager of a server (or, ``write_only``, of an emitter), or None for the default.
+
+    Only the asyncio server runs over the channel layer (the layer is an asyncio API).
+    """
+    broker = new_broker()
+    if broker is None:
+        return None
+    if not is_async:
+        logger.warning("SOCKETIO: the channel layer carries messages between ASGI servers "
+                       "only; a WSGI server uses MESSAGE_QUEUE instead")
+        return None
+    from ..runtime._async.pubsub import AsyncPubSubManager
+
+    if options is None:
+        options = conf.server_options()
+    # the message-queue options of SOCKETIO (signing, format, outbox) apply to the layer too
+    extra = {
+        "secret": getattr(options, "message_queue_secret", None),
+        "format": getattr(options, "message_queue_format", "json"),
+        "outbox": getattr(options, "message_queue_outbox", 0),
+        "outbox_age": getattr(options, "message_queue_outbox_age", 30.0),
+        "request_timeout": getattr(options, "message_queue_timeout", 5.0),
+        "json": options.json,
+    }
+    return AsyncPubSubManager(broker, write_only=write_only, **extra)
