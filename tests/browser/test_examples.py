@@ -7,6 +7,7 @@ One module-scoped server per example; tests run in order against it: the chat sc
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,6 +60,8 @@ def test_chat_scenario(browser: Any, example: tuple[ExampleAdapter, ServerProces
                        record_property: Any) -> None:
     adapter, _, folder = example
     notes = chat_scenario(browser, adapter, running(example), folder)
+    # e.g. whether the login survived the restart: kept next to the screenshots
+    (folder / "notes.json").write_text(json.dumps(notes, indent=2) + "\n")
     for key, value in notes.items():
         record_property(key, value)
 

@@ -15,7 +15,7 @@ from ..servers import ServerProcess
 #: generous: two shared cores, and a restarted server plus the client's backoff (<= 5 s)
 UI_TIMEOUT = 20_000
 RECONNECT_TIMEOUT = 60_000
-NPM_TIMEOUT = 300.0
+NPM_TIMEOUT = 150.0  # inside the first test's timeout
 CONNECTED = re.compile(r"^\s*connected\s*$")
 
 
