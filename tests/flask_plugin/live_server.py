@@ -1,0 +1,33 @@
+"""``python -m tests.flask_plugin.live_server PORT SESSION_DIR [MODE]``: the test app under
+``socketio.run()`` (its default server unless MODE names an async mode)."""
+
+from __future__ import annotations
+
+import sys
+
+if len(sys.argv) > 3 and sys.argv[3] == "eventlet":  # patch before anything else loads
+    import eventlet
+
+    eventlet.monkey_patch()
+elif len(sys.argv) > 3 and sys.argv[3] == "gevent":
+    from gevent import monkey
+
+    monkey.patch_all()
+
+from pathlib import Path  # noqa: E402
+
+from sio_integrations.flask import SocketIO  # noqa: E402
+
+from .apps import make_app, register_handlers  # noqa: E402
+
+
+def main() -> None:
+    port, session_dir = int(sys.argv[1]), Path(sys.argv[2])
+    sio = SocketIO()
+    register_handlers(sio)
+    app, _ = make_app(server_session_dir=session_dir, socketio=sio)
+    sio.run(app, host="127.0.0.1", port=port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Start ``socketio.run()`` in a subprocess and wait for the URL it announces."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+_URL = re.compile(r"(http://127\.0\.0\.1:\d+)/")
+
+
+@contextmanager
+def serve(args: Sequence[str], timeout: float = 60) -> Iterator[str]:
+    """Run ``python *args`` (cwd: the repository) and yield the announced base URL.
+
+    Stdout is drained for the life of the process so it never blocks on a full pipe.
+    """
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    found: list[str] = []
+    output: list[str] = []
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            match = _URL.search(line)
+            if match and not found:
+                found.append(match.group(1))
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        if not ready.wait(timeout) or not found:
+            raise AssertionError("server did not announce its URL:\n" + "".join(output))
+        yield found[0]
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(15)
+        reader.join(5)
