@@ -10,12 +10,16 @@ from .runtime._async.client import AsyncClient
 from .runtime._async.client_namespace import AsyncClientNamespace
 from .runtime._async.manager import AsyncManager
 from .runtime._async.namespace import AsyncNamespace
+from .runtime._async.pubsub import AsyncPubSubManager
+from .runtime._async.pubsub_managers import AsyncAioPikaManager, AsyncEmitter, AsyncRedisManager
 from .runtime._async.server import AsyncServer
 from .runtime._async.simple_client import AsyncSimpleClient
 from .runtime._sync.client import Client
 from .runtime._sync.client_namespace import ClientNamespace
 from .runtime._sync.manager import Manager
 from .runtime._sync.namespace import Namespace
+from .runtime._sync.pubsub import PubSubManager
+from .runtime._sync.pubsub_managers import Emitter, KombuManager, RedisManager
 from .runtime._sync.server import Server
 from .runtime._sync.simple_client import SimpleClient
 from .runtime.asgi import ASGIApp
@@ -29,18 +33,26 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ASGIApp",
+    "AsyncAioPikaManager",
     "AsyncClient",
     "AsyncClientNamespace",
+    "AsyncEmitter",
     "AsyncManager",
     "AsyncNamespace",
+    "AsyncPubSubManager",
+    "AsyncRedisManager",
     "AsyncServer",
     "AsyncSimpleClient",
     "Client",
     "ClientNamespace",
     "ConnectionRefusedError",
+    "Emitter",
+    "KombuManager",
     "Manager",
     "Middleware",
     "Namespace",
+    "PubSubManager",
+    "RedisManager",
     "Server",
     "SimpleClient",
     "WSGIApp",

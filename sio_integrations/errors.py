@@ -72,3 +72,21 @@ class DisconnectedError(SocketIOError):
 
 class ConfigurationError(SocketIOError, ValueError):
     """A setting has an invalid value; the message names the setting."""
+
+
+class MessageQueueError(SocketIOError, builtins.ConnectionError):
+    """A message could not be handed to the message queue (the broker is unreachable, or
+    the outbox holding messages during an outage is full). Nothing was sent to the other
+    nodes of the cluster; sockets of this process may already have received it."""
+
+
+class ClusterTimeoutError(AckTimeoutError):
+    """A request to the other nodes of a cluster did not complete in time.
+
+    ``partial`` holds the answers that did arrive (for ``fetch_sockets``, the sockets of
+    the nodes that answered; for ``server_call``, their responses).
+    """
+
+    def __init__(self, message: str, partial: list[object] | None = None) -> None:
+        super().__init__(message)
+        self.partial: list[object] = partial or []

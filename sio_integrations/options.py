@@ -92,6 +92,24 @@ class ServerOptions(EngineOptions):
     max_attachments: int = 10
     #: seconds a half-received binary packet may wait for its attachments
     binary_timeout: float = 30.0
+    #: URL of the message queue connecting the servers of a cluster (``redis://``,
+    #: ``rediss://``, ``redis+sentinel://``, ``valkey://``, ``unix://``, ``amqp://``,
+    #: ``amqps://``); the server builds its manager from it unless ``client_manager`` is given
+    message_queue: str | None = None
+    #: the channel (Redis) or exchange (RabbitMQ) name shared by the cluster
+    channel: str = "socketio"
+    #: shared secret (>= 16 bytes): messages are HMAC-signed and unsigned ones refused
+    message_queue_secret: str | bytes | None = None
+    #: ``"json"`` or ``"msgpack"``: the encoding of the messages this node publishes
+    message_queue_format: str = "json"
+    #: extra keyword arguments for the broker client (``Redis.from_url``, aio-pika, kombu)
+    message_queue_options: dict[str, Any] | None = None
+    #: messages held while the broker is unreachable (0: a failed publish raises at once)
+    message_queue_outbox: int = 0
+    #: seconds a held message may wait; older ones are dropped (counted, logged)
+    message_queue_outbox_age: float = 30.0
+    #: default timeout of cluster requests (fetch sockets, server-side calls)
+    message_queue_timeout: float = 5.0
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> ServerOptions:
@@ -119,6 +137,28 @@ class ServerOptions(EngineOptions):
                 isinstance(n, str) for n in self.namespaces))
         ):
             raise ConfigurationError("namespaces must be None, '*' or a list of namespace names")
+        self._validate_message_queue()
+
+    def _validate_message_queue(self) -> None:
+        url = self.message_queue
+        if url is not None and (not isinstance(url, str) or "://" not in url):
+            raise ConfigurationError(
+                f"message_queue must be a URL such as 'redis://host:6379/0', got {url!r}")
+        if not isinstance(self.channel, str) or not self.channel:
+            raise ConfigurationError(f"channel must be a non-empty string, got {self.channel!r}")
+        secret = self.message_queue_secret
+        if secret is not None and (not isinstance(secret, (str, bytes)) or len(secret) < 16):
+            raise ConfigurationError("message_queue_secret must be a string of >= 16 characters")
+        if self.message_queue_format not in ("json", "msgpack"):
+            raise ConfigurationError(
+                "message_queue_format must be 'json' or 'msgpack', "
+                f"got {self.message_queue_format!r}")
+        if self.message_queue_options is not None and not isinstance(
+                self.message_queue_options, dict):
+            raise ConfigurationError("message_queue_options must be a dict")
+        _check_int("message_queue_outbox", self.message_queue_outbox, minimum=0)
+        _check_number("message_queue_outbox_age", self.message_queue_outbox_age, minimum=0.001)
+        _check_number("message_queue_timeout", self.message_queue_timeout, minimum=0.001)
 
     def engine_options(self) -> EngineOptions:
         """The Engine.IO subset of these options."""

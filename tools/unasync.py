@@ -53,6 +53,10 @@ RENAMES = {
     "AsyncPubSubManager": "PubSubManager",
     "AsyncBroker": "Broker",
     "AsyncRedisManager": "RedisManager",
+    "AsyncAioPikaManager": "KombuManager",
+    "AsyncEmitter": "Emitter",
+    "AsyncBus": "Bus",
+    "new_async_broker": "new_sync_broker",
     "_async": "_sync",
 }
 
@@ -85,6 +89,11 @@ PHRASES = [
      "The synchronous simple client"),
     ("for the asyncio client (source of the generated ``ClientNamespace``)",
      "for the synchronous client"),
+    ("The asyncio manager uses aio-pika, the synchronous one kombu.",
+     "This synchronous manager uses kombu (its asyncio twin uses aio-pika)."),
+    ("Redis pub/sub for asyncio", "Redis pub/sub"),
+    ("(an asyncio task; threads end with the broker's listen)",
+     "(threads end with the broker's listen)"),
 ]
 
 

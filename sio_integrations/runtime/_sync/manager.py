@@ -33,6 +33,17 @@ class Manager:
     def initialize(self) -> None:
         """Called once, before the server handles its first connection."""
 
+    def shutdown(self) -> None:
+        """Called by the server's ``shutdown()`` (message-queue managers disconnect)."""
+
+    def remote_call(self, event: str, data: Any, sid: str, namespace: str,
+                          timeout: float) -> Any:
+        """``call()`` of a sid this process does not have (message-queue managers ask
+        the other nodes); in-process, the sid is simply not connected."""
+        from ...errors import DisconnectedError
+
+        raise DisconnectedError(f"{sid} is not connected to {namespace}")
+
     def _server(self) -> Server:
         if self.server is None:
             raise RuntimeError("manager is not attached to a server")

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import (
     AckTimeoutError,
+    ConfigurationError,
     ConnectionRefusedError,  # noqa: A004
     DisconnectedError,
     RemoteProtocolError,
@@ -68,7 +69,10 @@ class Server:
         self.namespaces = self.options.namespaces
         self.always_connect = always_connect
         self.async_handlers = async_handlers
-        self.manager = client_manager if client_manager is not None else Manager()
+        if client_manager is not None and self.options.message_queue is not None:
+            raise ConfigurationError("pass either client_manager or message_queue, not both")
+        self.manager = client_manager if client_manager is not None else _manager_for(
+            self.options, logger)
         self.manager.set_server(self)
         self._manager_ready = False
         self._clients: dict[str, Client] = {}
@@ -136,6 +140,9 @@ class Server:
             raise ValueError("call() needs the sid of one client (to=...)")
         namespace = namespace or "/"
         socket = self.manager.get_socket(target, namespace)
+        if socket is None and not ignore_queue:
+            # a message-queue manager finds it on another node (or times out)
+            return self.manager.remote_call(event, data, target, namespace, timeout)
         if socket is None or not socket.connected:
             raise DisconnectedError(f"{target} is not connected to {namespace}")
         done = self.eio.backend.event()
@@ -217,6 +224,9 @@ class Server:
         """Disconnect every client and stop background tasks."""
         self._sweeping = False
         self.eio.shutdown()
+        if self._manager_ready:
+            self._manager_ready = False  # startup() initializes it again
+            self.manager.shutdown()
 
     def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         """Entry point for the host's requests (WSGI environ, start_response)."""
@@ -489,6 +499,15 @@ class Server:
                                         client.eio_sid, options.connect_timeout)
                     client.opened_at = now
                     self.eio.close(client.eio_sid, "server disconnect")
+
+
+def _manager_for(options: ServerOptions, logger: Any) -> Manager:
+    """The in-process manager, or the message-queue one the ``message_queue`` URL names."""
+    if options.message_queue is None:
+        return Manager()
+    from .pubsub import PubSubManager
+
+    return PubSubManager.from_options(options, logger=logger)
 
 
 class _SessionContext:
