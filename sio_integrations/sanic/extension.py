@@ -13,7 +13,7 @@ the workers' servers share emits and rooms through the queue.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
@@ -91,7 +91,8 @@ class SocketIO:
         if (app.config.get("WEBSOCKET_MAX_SIZE") or 0) < limit:
             app.config.WEBSOCKET_MAX_SIZE = limit
         app.enable_websocket()
-        app.add_route(self._endpoint, self.path + "/", methods=list(METHODS), name="socketio")
+        app.add_route(self._endpoint_handler(), self.path + "/", methods=list(METHODS),
+                      name="socketio")
         app.before_server_start(self._startup)
         app.before_server_stop(self._shutdown)
         app.ctx.socketio = self
@@ -116,12 +117,18 @@ class SocketIO:
     async def _shutdown(self, app: Any) -> None:
         await self.server.shutdown()
 
-    async def _endpoint(self, request: Any) -> Any:
-        response = await self.server.handle_request(request)
-        settings = sanic_ext_cors(request.app)
-        if settings is not None and response is not None:
-            strip_engine_cors(response, settings)
-        return response
+    def _endpoint_handler(self) -> Callable[[Any], Awaitable[Any]]:
+        async def socketio_endpoint(request: Any) -> Any:
+            response = await self.server.handle_request(request)
+            settings = sanic_ext_cors(request.app)
+            if settings is not None and response is not None:
+                strip_engine_cors(response, settings)
+            return response
+
+        # a websocket session ends without an HTTP response: Sanic accepts that from
+        # handlers marked as websocket handlers (long-polling still returns responses)
+        socketio_endpoint.is_websocket = True  # type: ignore[attr-defined]
+        return socketio_endpoint
 
     # -- handlers -------------------------------------------------------------------------
 
