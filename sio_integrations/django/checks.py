@@ -7,6 +7,7 @@ E007 invalid host key (``PATH``, ...)
 W001 in-memory channel layer (one process only)
 W002 ``ALLOWED_HOSTS = ["*"]`` lets any site open sockets with the user's cookies
 W003 channel layer ignored by a synchronous server
+W004 a namespace class that does not fit ``ASYNC_MODE`` (not registered)
 """
 
 from __future__ import annotations
@@ -46,7 +47,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     errors += _origins(options.cors_allowed_origins, options.cors_credentials,
                        explicit="cors_allowed_origins" in conf.option_values())
     errors += _channels(conf.is_async_mode(options.async_mode))
+    errors += _namespaces(conf.is_async_mode(options.async_mode))
     return errors
+
+
+def _namespaces(is_async: bool) -> list[checks.CheckMessage]:
+    from .server import sio
+
+    return [checks.Warning(
+        f"{type(n).__name__}({n.namespace!r}) is for the "
+        f"{'synchronous' if is_async else 'asyncio'} server and is not registered",
+        hint=("use sio_integrations.django.Namespace with ASGI/Channels, "
+              "sio_integrations.Namespace with a synchronous ASYNC_MODE"),
+        id=ID + "W004") for n in sio.mismatched_namespaces(is_async)]
 
 
 def _unknown_keys(raw: Mapping[str, Any]) -> list[checks.CheckMessage]:

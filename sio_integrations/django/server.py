@@ -70,7 +70,7 @@ class ProjectServer:
         """Register a class-based namespace (``sio_integrations.django.Namespace``)."""
         with self._lock:
             self._namespaces.append(namespace_handler)
-            if self._server is not None:
+            if self._server is not None and self._fits(self._server, namespace_handler):
                 self._server.register_namespace(namespace_handler)
 
     def on_build(self, listener: Callable[[AsyncServer | Server], None]) -> None:
@@ -142,11 +142,25 @@ class ProjectServer:
             self._apply_handler(server, event, func, ns)
         self._default_connects(server)
         for namespace_handler in self._namespaces:
-            server.register_namespace(namespace_handler)
+            if self._fits(server, namespace_handler):
+                server.register_namespace(namespace_handler)
         for listener in self._listeners:
             listener(server)
         logger.debug("built %s (async_mode %s)", type(server).__name__, server.async_mode)
         return server
+
+    def mismatched_namespaces(self, is_async: bool) -> list[Any]:
+        """Registered namespace objects a server of that kind cannot use."""
+        return [n for n in self._namespaces if n.is_asyncio_based() != is_async]
+
+    @staticmethod
+    def _fits(server: AsyncServer | Server, namespace_handler: Any) -> bool:
+        fits = bool(namespace_handler.is_asyncio_based() == server.is_asyncio_based())
+        if not fits:
+            # reported by the system check sio_integrations.W004
+            logger.warning("%s is not registered: it is for the %s server", namespace_handler,
+                           "asyncio" if namespace_handler.is_asyncio_based() else "synchronous")
+        return fits
 
     def _apply_handler(self, server: AsyncServer | Server, event: str,
                        func: Callable[..., Any], ns: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -21,6 +22,14 @@ def application() -> Any:
 
 
 ORIGIN = "http://testserver"
+
+
+async def eventually(condition: Any, timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (bounded), polling the event loop."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
@@ -73,7 +82,8 @@ async def test_rooms_and_disconnect_handler(users: dict[str, Any]) -> None:
         await b.emit("say", "lobby", "hi")
         assert await a.wait_for("said") == [{"user": "bob", "text": "hi"}]
         assert await b.wait_for("said") == [{"user": "bob", "text": "hi"}]
-    # disconnect handlers still see the user of a connection that is gone
+    # disconnect handlers (they run after the transport closed) still see the user
+    await eventually(lambda: len(seen.get("disconnected", [])) == 2)
     assert sorted(u for u, _ in seen["disconnected"]) == ["alice", "bob"]
 
 
