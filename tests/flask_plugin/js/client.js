@@ -74,7 +74,49 @@ async function withOrigin(origin, transports) {
   }
 }
 
+// example_projects/flask_chat: log in through the form, then chat in a room
+async function example() {
+  const login = async (username, password) => {
+    const response = await fetch(`${base}/login`, {
+      method: "POST", redirect: "manual",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ username, password }).toString(),
+    });
+    const set = response.headers.getSetCookie();
+    return { status: response.status, cookie: set.length ? set[0].split(";")[0] : null };
+  };
+  const wrong = await login("ann", "nope");
+  let anonymous;
+  try {
+    (await connect({})).close();
+    anonymous = "connected";
+  } catch (err) {
+    anonymous = err.message;
+  }
+  const ann = await connect({ extraHeaders: { Cookie: (await login("ann", "chat")).cookie } });
+  const bob = await connect({ extraHeaders: { Cookie: (await login("bob", "chat")).cookie },
+                              transports: ["websocket"] });
+  const joinedAnn = await ann.emitWithAck("join", "lobby");
+  const usersSeen = new Promise((resolve) => ann.on("users", (m) => {
+    if (m.users.length === 2) resolve(m.users);
+  }));
+  const joinedBob = await bob.emitWithAck("join", "lobby");
+  const users = await usersSeen;
+  const heard = new Promise((resolve) => ann.once("message", resolve));
+  bob.emit("message", "hello ann");
+  const message = await heard;
+  const left = new Promise((resolve) => ann.on("users", (m) => {
+    if (m.users.length === 1) resolve(m.users);
+  }));
+  bob.close();
+  const after = await left;
+  ann.close();
+  finish({ wrong: wrong.status, anonymous, joinedAnn, joinedBob: joinedBob.users, users,
+           message, after });
+}
+
 const scenarios = {
+  example,
   login,
   rooms,
   "origin-polling": () => withOrigin("https://evil.example", ["polling"]),
