@@ -18,9 +18,12 @@ def unavailable(reason: str) -> None:
 
 
 def chromium_path() -> str | None:
-    """Debian's chromium (never a downloaded browser); SIO_CHROMIUM overrides."""
-    for candidate in (os.environ.get("SIO_CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and os.access(candidate, os.X_OK):
+    """Debian's chromium (never a downloaded browser); SIO_CHROMIUM, when set, is the only
+    candidate (so the missing-browser path can be tried on a machine that has one)."""
+    configured = os.environ.get("SIO_CHROMIUM")
+    candidates = [configured] if configured else [
+        "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
     return None
