@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import Any
@@ -105,12 +106,24 @@ def _run_werkzeug(app: Any, host: str, port: int, *, use_reloader: bool,
     with _lock:
         _running["server"] = server
     _announce(host, server.server_port, "threading")
+    previous = _stop_on_sigterm()
     try:
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: a normal way to stop a development server
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         with _lock:
             _running.pop("server", None)
         server.server_close()
+
+
+def _stop_on_sigterm() -> Any:
+    """Let SIGTERM end ``serve_forever`` (so ``finally`` blocks and atexit hooks run)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda signum, frame: stop())
 
 
 def _run_eventlet(app: Any, host: str, port: int, *, log_output: bool,

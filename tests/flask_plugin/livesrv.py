@@ -15,8 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 _URL = re.compile(r"(http://127\.0\.0\.1:\d+)/")
 
 
+class Live(str):
+    """The announced base URL, carrying the server's process."""
+
+    process: subprocess.Popen[str]
+
+
 @contextmanager
-def serve(args: Sequence[str], timeout: float = 60) -> Iterator[str]:
+def serve(args: Sequence[str], timeout: float = 60) -> Iterator[Live]:
     """Run ``python *args`` (cwd: the repository) and yield the announced base URL.
 
     Stdout is drained for the life of the process so it never blocks on a full pipe.
@@ -43,7 +49,9 @@ def serve(args: Sequence[str], timeout: float = 60) -> Iterator[str]:
     try:
         if not ready.wait(timeout) or not found:
             raise AssertionError("server did not announce its URL:\n" + "".join(output))
-        yield found[0]
+        live = Live(found[0])
+        live.process = process
+        yield live
     finally:
         process.terminate()
         try:
