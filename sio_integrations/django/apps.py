@@ -44,8 +44,6 @@ def autodiscover() -> None:
 
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in WATCHED_SETTINGS:
-        from . import emitter
         from .server import sio
 
         sio.reset()
-        emitter.reset()

@@ -3,13 +3,12 @@
 ``emit("news", data, to="room")`` is one synchronous call; ``await aemit(...)`` its async
 twin. In a process that serves Socket.IO it goes through that server (and its manager,
 so with a channel layer it reaches every worker). In a process that does not (a management
-command, a Celery worker) it is published on the channel layer by a write-only manager;
-without a channel layer it reaches the clients of this process only.
+command, a Celery worker) it is published on the channel layer (or ``MESSAGE_QUEUE``) by a
+write-only emitter; without either it reaches the clients of this process only (none).
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from ..errors import LocalProtocolError
@@ -18,10 +17,6 @@ from . import scaleout
 from .bridge import in_event_loop
 from .consumers import serving
 from .server import sio
-
-_emitters: dict[str, Any] = {}
-_lock = threading.Lock()
-
 
 
 def emit(event: str, data: Any = None, *, to: Any = None, room: Any = None,
@@ -45,34 +40,15 @@ async def aemit(event: str, data: Any = None, *, to: Any = None, room: Any = Non
     server = sio.server
     if not isinstance(server, AsyncServer):
         raise LocalProtocolError("aemit() needs the asyncio server; call emit()")
-    if server in serving:
-        await server.emit(event, data, to=to, room=room, skip_sid=skip_sid,
-                          namespace=namespace)
-        return
-    emitter = _external_emitter()
+    emitter = None if server in serving else scaleout.external_emitter()
     if emitter is None:
-        # no channel layer: only this process's own clients (if any) can be reached
         await server.emit(event, data, to=to, room=room, skip_sid=skip_sid,
                           namespace=namespace)
         return
-    await emitter.emit(event, data, namespace=namespace or "/", room=to or room,
-                       skip_sid=skip_sid)
-
-
-def _external_emitter() -> Any:
-    """A write-only manager on the channel layer (one per layer alias), or None."""
-    alias = scaleout.channel_layer_alias()
-    if alias is None:
-        return None
-    with _lock:
-        manager = _emitters.get(alias)
-        if manager is None:
-            manager = scaleout.client_manager(is_async=True, write_only=True)
-            _emitters[alias] = manager
-    return manager
-
-
-def reset() -> None:
-    """Forget the emitters (settings changed)."""
-    with _lock:
-        _emitters.clear()
+    # a new emitter per call: async_to_sync runs each call on a loop of its own, and
+    # broker connections belong to the loop that opened them
+    try:
+        await emitter.emit(event, data, to=to, room=room, skip_sid=skip_sid,
+                           namespace=namespace)
+    finally:
+        await emitter.manager.shutdown()

@@ -35,9 +35,37 @@ def new_broker() -> Any:
     return ChannelLayerBroker(alias, str(conf.django_setting("CHANNEL_LAYER_GROUP")))
 
 
-def client_manager(*, is_async: bool, write_only: bool = False,
-                   options: Any = None) -> Any:
-    """The manager of a server (or, ``write_only``, of an emitter), or None for the default.
+def _manager_options(options: Any) -> dict[str, Any]:
+    """The message-queue options of SOCKETIO (signing, format, outbox) for any broker."""
+    return {
+        "secret": getattr(options, "message_queue_secret", None),
+        "format": getattr(options, "message_queue_format", "json"),
+        "outbox": getattr(options, "message_queue_outbox", 0),
+        "outbox_age": getattr(options, "message_queue_outbox_age", 30.0),
+        "request_timeout": getattr(options, "message_queue_timeout", 5.0),
+        "json": options.json,
+    }
+
+
+def external_emitter() -> Any:
+    """A new ``AsyncEmitter`` reaching the cluster from a process that serves no clients
+    (the channel layer, or ``MESSAGE_QUEUE``), or None when the project has no cluster."""
+    from ..runtime._async.pubsub_managers import AsyncEmitter
+
+    options = conf.server_options()
+    broker = new_broker()
+    if broker is not None:
+        return AsyncEmitter(broker=broker, **_manager_options(options))
+    url = getattr(options, "message_queue", None)
+    if url:
+        return AsyncEmitter(url, channel=options.channel,
+                            options=options.message_queue_options,
+                            **_manager_options(options))
+    return None
+
+
+def client_manager(*, is_async: bool, options: Any = None) -> Any:
+    """The manager of the project's server over the channel layer, or None (the default).
 
     Only the asyncio server runs over the channel layer (the layer is an asyncio API).
     """
@@ -52,13 +80,4 @@ def client_manager(*, is_async: bool, write_only: bool = False,
 
     if options is None:
         options = conf.server_options()
-    # the message-queue options of SOCKETIO (signing, format, outbox) apply to the layer too
-    extra = {
-        "secret": getattr(options, "message_queue_secret", None),
-        "format": getattr(options, "message_queue_format", "json"),
-        "outbox": getattr(options, "message_queue_outbox", 0),
-        "outbox_age": getattr(options, "message_queue_outbox_age", 30.0),
-        "request_timeout": getattr(options, "message_queue_timeout", 5.0),
-        "json": options.json,
-    }
-    return AsyncPubSubManager(broker, write_only=write_only, **extra)
+    return AsyncPubSubManager(broker, **_manager_options(options))

@@ -8,4 +8,5 @@ urlpatterns = [
     path("login", views.login_view),
     path("session", views.session_view),
     path("broadcast", views.broadcast_view),
+    path("cluster", views.cluster_view),
 ]

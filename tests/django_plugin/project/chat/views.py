@@ -32,3 +32,15 @@ def broadcast_view(request: HttpRequest) -> HttpResponse:
     """POST room, text: a synchronous view emitting to a room with one call."""
     emit("news", {"text": request.POST["text"], "from": "view"}, to=request.POST["room"])
     return HttpResponse(json.dumps({"ok": True}), content_type="application/json")
+
+
+async def cluster_view(request: HttpRequest) -> HttpResponse:
+    """GET: this node's view of the cluster (listening? how many other nodes heard?)."""
+    from sio_integrations.django import sio
+
+    manager = sio.server.manager
+    if not hasattr(manager, "health"):
+        return JsonResponse({"connected": None, "nodes": 0})
+    await sio.server.startup()  # the manager starts with the first connection otherwise
+    health = manager.health()
+    return JsonResponse({"connected": health.connected, "nodes": health.nodes})
