@@ -10,11 +10,13 @@ registered on the extension, so one extension object may serve several applicati
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
 
+from ..runtime._sync.pubsub_managers import Emitter
 from ..runtime._sync.server import Server
 from ..runtime.wsgi import WSGIApp
 from . import context
@@ -41,6 +43,8 @@ class SocketIO:
         self._options = kwargs
         self.registry = Registry()
         self._states: list[AppState] = []
+        self._emitter: Emitter | None = None
+        self._emitter_lock = threading.Lock()
         #: the server of the application initialised last (Flask-SocketIO's attribute)
         self.server: Server | None = None
         if app is not None:
@@ -89,6 +93,31 @@ class SocketIO:
     def settings(self, app: Flask | None = None) -> FlaskSettings:
         """The settings ``init_app`` read for ``app``."""
         return self.state(app).settings
+
+    @property
+    def emitter(self) -> Emitter | None:
+        """The write-only emitter of ``SocketIO(message_queue=...)`` used without an app.
+
+        Created by the first emit of an extension that serves no application (a Celery
+        worker, a script); ``None`` until then. ``socketio.emitter.close()`` disconnects.
+        """
+        return self._emitter
+
+    def _external(self, app: Flask | None) -> Emitter | None:
+        """The emitter to use instead of a server, when this extension serves no app."""
+        if self._states or app is not None or not self._options.get("message_queue"):
+            return None
+        with self._emitter_lock:
+            if self._emitter is None:
+                options = read_settings({}, self._options).server
+                self._emitter = Emitter(
+                    options.message_queue, channel=options.channel,
+                    options=options.message_queue_options,
+                    secret=options.message_queue_secret,
+                    format=options.message_queue_format, outbox=options.message_queue_outbox,
+                    outbox_age=options.message_queue_outbox_age,
+                    request_timeout=options.message_queue_timeout, json=options.json)
+            return self._emitter
 
     # -- registering handlers ---------------------------------------------------------------
 
@@ -165,13 +194,22 @@ class SocketIO:
              app: Flask | None = None) -> None:
         """Emit ``event`` to a sid, a room, a list of rooms, or everyone (no ``to``).
 
-        Works from handlers, HTTP views and background threads. Several ``args`` arrive as
+        Works from handlers, HTTP views and background threads, and, for an extension
+        created with ``message_queue=`` but no application, from any process (through the
+        queue; no callbacks there). Several ``args`` arrive as
         several arguments. ``include_self=False`` skips the client whose event is being
         handled. ``callback`` is called with the acknowledgement's arguments, inside that
         client's context when emitted from a handler.
         """
-        state = self.state(app)
         namespace = namespace or "/"
+        emitter = self._external(app)
+        if emitter is not None:
+            if callback is not None:
+                raise ValueError("acknowledgements cannot reach an external emitter")
+            emitter.emit(event, _data(args), to=to if to is not None else room,
+                         skip_sid=skip_sid, namespace=namespace)
+            return
+        state = self.state(app)
         sid = context.current_sid()
         if not include_self and sid is not None:
             skip_sid = _merge_skip(skip_sid, sid)
@@ -202,6 +240,10 @@ class SocketIO:
     def close_room(self, room: str, namespace: str | None = None,
                    app: Flask | None = None) -> None:
         """Take every client out of ``room``."""
+        emitter = self._external(app)
+        if emitter is not None:
+            emitter.close_room(room, namespace=namespace)
+            return
         self.state(app).server.close_room(room, namespace=namespace or "/")
 
     # -- tasks ----------------------------------------------------------------------------
