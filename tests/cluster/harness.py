@@ -1,0 +1,139 @@
+"""Test clusters: server nodes in their own processes, and clients spread across them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import socketio as ps  # python-socketio: a test peer
+
+from tests.services import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0,
+               what: str = "condition") -> Any:
+    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class Node:
+    """One server process (``tests/cluster/node_app.py``)."""
+
+    def __init__(self, name: str, mode: str, url: str, options: dict[str, Any] | None = None,
+                 folder: Path | None = None) -> None:
+        self.name = name
+        self.mode = mode
+        self.port = free_port()
+        self.folder = folder or Path(tempfile.mkdtemp(prefix="sio-node-"))
+        self.log_path = self.folder / f"{name}.log"
+        env = dict(os.environ, NODE_MQ=url, NODE_MQ_OPTIONS=json.dumps(options or {}),
+                   NODE_NAME=name, PYTHONPATH=str(ROOT))
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.cluster.node_app", mode, str(self.port)],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self) -> None:
+        wait_for_port(self.port, 30, f"node {self.name}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+
+
+class Peer:
+    """A python-socketio client connected to one node, recording what it receives."""
+
+    def __init__(self, node: Node, auth: Any = None, agent: str = "peer") -> None:
+        self.node = node
+        self.events: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
+        self.disconnected = threading.Event()
+        self.client = ps.Client(reconnection=False)
+        self.client.on("*", self._record)
+        self.client.on("question", lambda data: f"answer to {data} from {agent}")
+        self.client.on("disconnect", lambda *a: self.disconnected.set())
+        transports = ["websocket"] if node.mode == "async" else ["polling"]
+        self.client.connect(node.url, auth=auth, transports=transports,
+                            headers={"X-Agent": agent}, wait_timeout=10)
+        self.sid = self.client.get_sid()
+
+    def _record(self, event: str, data: Any = None) -> None:
+        with self.lock:
+            self.events.append((event, data))
+
+    def received(self, event: str) -> list[Any]:
+        with self.lock:
+            return [data for name, data in self.events if name == event]
+
+    def op(self, name: str, **kw: Any) -> Any:
+        return self.client.call("op", (name, kw), timeout=20)
+
+    def close(self) -> None:
+        if self.client.connected:
+            self.client.disconnect()
+
+
+class Cluster:
+    """``count`` nodes on one queue, started in parallel."""
+
+    def __init__(self, mode: str, url: str, count: int = 3,
+                 options: dict[str, Any] | None = None) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="sio-cluster-"))
+        self.nodes = [Node(f"n{i}", mode, url, options, self.folder) for i in range(count)]
+        self.peers: list[Peer] = []
+        try:
+            for node in self.nodes:
+                node.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def peer(self, index: int, **kw: Any) -> Peer:
+        peer = Peer(self.nodes[index], **kw)
+        self.peers.append(peer)
+        return peer
+
+    def wait_meshed(self, peer: Peer) -> None:
+        """Until the peer's node knows every other node (requests then wait for all)."""
+        wait_until(lambda: peer.op("health")["nodes"] >= len(self.nodes) - 1, 15,
+                   "nodes to see each other")
+
+    def close(self) -> None:
+        for peer in self.peers:
+            try:
+                peer.close()
+            except Exception:
+                pass
+        for node in self.nodes:
+            node.stop()

@@ -1,0 +1,137 @@
+"""Cluster-wide operations across three real server processes on a real broker.
+
+Every test runs on asyncio nodes (uvicorn; redis.asyncio / aio-pika) and on synchronous
+nodes (threaded WSGI; redis / kombu), over Redis and over RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .harness import Cluster, Peer, wait_until
+
+_rooms = itertools.count()
+
+
+def fresh(prefix: str = "room") -> str:
+    return f"{prefix}-{next(_rooms)}"
+
+
+@pytest.fixture(scope="module", params=[("async", "redis"), ("sync", "redis"),
+                                        ("async", "rabbitmq"), ("sync", "rabbitmq")],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def cluster(request: Any) -> Iterator[Cluster]:
+    mode, broker = request.param
+    server = request.getfixturevalue(f"{broker}_server")
+    nodes = Cluster(mode, server.url, 3)
+    try:
+        nodes.wait_meshed(nodes.peer(0))
+        yield nodes
+    finally:
+        nodes.close()
+
+
+@pytest.fixture
+def peers(cluster: Cluster) -> Iterator[list[Peer]]:
+    """One client on each node (and one more on node 0)."""
+    made = [cluster.peer(0, agent="a"), cluster.peer(1, agent="b"), cluster.peer(2, agent="c"),
+            cluster.peer(0, agent="d")]
+    yield made
+    for peer in made:
+        peer.close()
+
+
+def test_broadcast_reaches_every_node(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    assert b.op("emit", event="news", data={"n": 1}) == "ok"
+    for peer in peers:
+        wait_until(lambda p=peer: p.received("news") == [{"n": 1}], what="broadcast")
+
+
+def test_room_emit_with_skip_sid(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    room = fresh()
+    for peer in (a, b, c):
+        assert peer.op("enter", room=room) == "ok"
+    d.op("emit", event="chat", data="hi", to=room, skip=a.sid)
+    wait_until(lambda: b.received("chat") == ["hi"] and c.received("chat") == ["hi"],
+               what="room emit")
+    # a sentinel emitted after the first one arrives after it: then nothing else is coming
+    d.op("emit", event="done", to=room)
+    wait_until(lambda: a.received("done"), what="sentinel")
+    assert a.received("chat") == [] and d.received("chat") == []
+
+
+def test_enter_leave_disconnect_of_a_remote_sid(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    room = fresh()
+    a.op("enter", sid=c.sid, room=room)  # c lives on node 2
+    wait_until(lambda: room in c.op("rooms"), what="remote enter")
+    a.op("emit", event="ping", data=1, to=room)
+    wait_until(lambda: c.received("ping") == [1], what="room member")
+    a.op("leave", sid=c.sid, room=room)
+    wait_until(lambda: room not in c.op("rooms"), what="remote leave")
+    b.op("disconnect", sid=c.sid)
+    assert c.disconnected.wait(10)
+
+
+def test_close_room_everywhere(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    room = fresh()
+    for peer in (a, b, c):
+        peer.op("enter", room=room)
+    b.op("close_room", room=room)
+    for peer in (a, b, c):
+        wait_until(lambda p=peer: room not in p.op("rooms"), what="room closed")
+
+
+def test_fetch_sockets_across_nodes(cluster: Cluster, peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    room = fresh()
+    extra = cluster.peer(1, auth={"token": "t-1"}, agent="e")
+    try:
+        for peer in (a, c, extra):
+            peer.op("enter", room=room)
+        found = d.op("fetch", room=room)
+        assert [s["sid"] for s in found] == sorted([a.sid, c.sid, extra.sid])
+        by_sid = {s["sid"]: s for s in found}
+        assert by_sid[extra.sid]["rooms"] == sorted([extra.sid, room])
+        assert by_sid[extra.sid]["data"] == {"auth": {"token": "t-1"}}
+        assert by_sid[extra.sid]["agent"] == "e"
+        assert len({s["node"] for s in found}) == 3
+        skipped = d.op("fetch", room=room, skip=c.sid)
+        assert [s["sid"] for s in skipped] == sorted([a.sid, extra.sid])
+    finally:
+        extra.close()
+
+
+def test_sockets_join_leave_and_disconnect_sockets(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    room, vip = fresh(), fresh("vip")
+    for peer in (b, c):
+        peer.op("enter", room=room)
+    a.op("sockets_join", rooms=[vip], room=room)
+    wait_until(lambda: vip in b.op("rooms") and vip in c.op("rooms"), what="join")
+    assert vip not in a.op("rooms") and vip not in d.op("rooms")
+    a.op("sockets_leave", rooms=vip, room=room)
+    wait_until(lambda: vip not in b.op("rooms") and vip not in c.op("rooms"), what="leave")
+    d.op("disconnect_sockets", room=room)
+    assert b.disconnected.wait(10) and c.disconnected.wait(10)
+    assert not a.disconnected.is_set() and not d.disconnected.is_set()
+
+
+def test_server_to_server_call(peers: list[Peer]) -> None:
+    a = peers[0]
+    assert a.op("server_call", tag="x") == [["x", "n1"], ["x", "n2"]]
+
+
+def test_call_of_a_remote_sid(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    assert a.op("call", event="question", data="q1", sid=c.sid) == "answer to q1 from c"
+    # a sid nobody has: a timeout error, not a hang
+    result = a.op("call", event="question", sid="no-such-sid", timeout=0.5)
+    assert result["error"] == "AckTimeoutError"
