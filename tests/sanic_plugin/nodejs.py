@@ -55,8 +55,8 @@ def run_scenario(base_url: str, scenario: str, *cookies: str) -> dict[str, Any]:
 
 @contextmanager
 def server_process(args: list[str], *, ready: int = 1, env: dict[str, str] | None = None,
-                   timeout: float = 60) -> Iterator[list[str]]:
-    """Run ``python args...`` until it printed ``ready`` lines starting with READY;
+                   timeout: float = 60, marker: str = "READY") -> Iterator[list[str]]:
+    """Run ``python args...`` until it printed ``ready`` lines containing ``marker``;
     yields those lines. Its output keeps being drained (a full pipe would block it).
     Stopped with SIGTERM (then killed) at the end."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
@@ -85,7 +85,7 @@ def server_process(args: list[str], *, ready: int = 1, env: dict[str, str] | Non
                 proc.kill()
                 pytest.fail(f"server did not start: {' '.join(args)}\n{''.join(output[-40:])}")
             output.append(line)
-            if line.startswith("READY"):
+            if marker in line:
                 seen.append(line.strip())
         yield seen
     finally:
