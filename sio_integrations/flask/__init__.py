@@ -12,7 +12,19 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from ..errors import ConnectionRefusedError  # noqa: A004
 from .auth import authenticated_only
 from .config import config_keys
-from .context import call, close_room, disconnect, emit, join_room, leave_room, rooms, send
+from .context import (
+    call,
+    close_room,
+    current_handshake,
+    current_namespace,
+    current_sid,
+    disconnect,
+    emit,
+    join_room,
+    leave_room,
+    rooms,
+    send,
+)
 from .extension import SocketIO
 from .namespace import Namespace
 from .testing import SocketIOTestClient
@@ -26,6 +38,9 @@ __all__ = [
     "call",
     "close_room",
     "config_keys",
+    "current_handshake",
+    "current_namespace",
+    "current_sid",
     "disconnect",
     "emit",
     "join_room",

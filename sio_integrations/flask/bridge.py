@@ -37,6 +37,8 @@ class SocketRecord:
     sid: str
     namespace: str
     environ: Mapping[str, Any]
+    #: what the client sent with its CONNECT (``io({auth})``)
+    auth: Any = None
     #: the connection's own session (per-connection semantics), once it exists
     session: SessionMixin | None = None
 
@@ -110,28 +112,20 @@ def _browser_owns(app: Flask, session: SessionMixin) -> bool:
     return cookie == sid or cookie.startswith(sid + ".")  # plain or signed id
 
 
-def handshake(environ: Mapping[str, Any], *, auth: Any = None) -> Handshake:
-    """The core's :class:`Handshake` for a connection (headers, query, cookies, auth).
+def handshake(auth: Any = None) -> Handshake:
+    """The core's :class:`Handshake` of the socket whose event is being handled.
 
-    ``user`` and ``session`` are filled when called inside a socket's event context.
+    Headers, query and remote address of the opening request, plus what Flask resolved
+    for this event: ``user`` (Flask-Login's ``current_user``, when installed), ``session``
+    and ``extra`` (``auth``: what the client sent at connect; ``cookies``).
     """
-    base = Handshake.from_environ(environ)
-    user = session = None
-    cookies: Mapping[str, str] = {}
-    if _in_request():
-        import flask
+    import flask
 
-        session = flask.session._get_current_object()  # type: ignore[attr-defined]
-        cookies = dict(request.cookies)
-        user = _current_user()
-    return dataclasses.replace(base, user=user, session=session,
-                               extra={"auth": auth, "cookies": cookies})
-
-
-def _in_request() -> bool:
-    from flask import has_request_context
-
-    return has_request_context()
+    base = Handshake.from_environ(request.environ)
+    return dataclasses.replace(
+        base, user=_current_user(),
+        session=flask.session._get_current_object(),  # type: ignore[attr-defined]
+        extra={"auth": auth, "cookies": dict(request.cookies)})
 
 
 def _current_user() -> Any:

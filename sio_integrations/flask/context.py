@@ -11,6 +11,9 @@ from typing import Any
 
 from flask import current_app, has_app_context, has_request_context, request
 
+from ..handshake import Handshake
+from .bridge import handshake
+
 EXTENSION_KEY = "socketio"
 
 
@@ -40,6 +43,20 @@ def current_namespace() -> str | None:
         return None
     namespace = getattr(request, "namespace", None)
     return namespace if isinstance(namespace, str) else None
+
+
+def current_handshake() -> Handshake:
+    """The :class:`~sio_integrations.handshake.Handshake` of the current socket.
+
+    Headers, query, remote address and cookies of the opening request; ``user``
+    (Flask-Login's ``current_user``) and ``session`` as this event sees them;
+    ``extra["auth"]``: what the client sent when it connected.
+    """
+    sid, namespace = current_sid(), current_namespace()
+    if sid is None or namespace is None:
+        raise RuntimeError("current_handshake() is only available in Socket.IO handlers")
+    record = current_state().record(sid, namespace)
+    return handshake(record.auth if record is not None else None)
 
 
 def _sid_or_fail(sid: str | None, what: str) -> str:

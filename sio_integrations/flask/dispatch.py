@@ -122,7 +122,7 @@ class AppState:
     def dispatch(self, event: str, namespace: str, sid: str, args: tuple[Any, ...]) -> Any:
         if event == "connect":
             environ, auth = args
-            record = SocketRecord(sid=sid, namespace=namespace, environ=environ)
+            record = SocketRecord(sid=sid, namespace=namespace, environ=environ, auth=auth)
             with self.lock:
                 self.records[sid] = record
             try:

@@ -1,5 +1,6 @@
 """``python -m tests.flask_plugin.live_server PORT SESSION_DIR [MODE]``: the test app under
-``socketio.run()`` (its default server unless MODE names an async mode)."""
+``socketio.run()`` (its default server; MODE ``eventlet`` or ``gevent`` monkey-patches
+first, ``debug`` runs with ``debug=True``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ elif len(sys.argv) > 3 and sys.argv[3] == "gevent":
 
     monkey.patch_all()
 
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from sio_integrations.flask import SocketIO  # noqa: E402
@@ -26,7 +28,14 @@ def main() -> None:
     sio = SocketIO()
     register_handlers(sio)
     app, _ = make_app(server_session_dir=session_dir, socketio=sio)
-    sio.run(app, host="127.0.0.1", port=port)
+
+    @app.route("/reloader")
+    def reloader() -> str:
+        # Werkzeug sets this in the child process its reloader runs
+        return os.environ.get("WERKZEUG_RUN_MAIN", "none")
+
+    debug = len(sys.argv) > 3 and sys.argv[3] == "debug"
+    sio.run(app, host="127.0.0.1", port=port, debug=debug)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +20,8 @@ class Live(str):
     """The announced base URL, carrying the server's process."""
 
     process: subprocess.Popen[str]
+    #: every line the process printed so far (appended to while it runs)
+    output: list[str]
 
 
 @contextmanager
@@ -28,8 +31,10 @@ def serve(args: Sequence[str], timeout: float = 60) -> Iterator[Live]:
     Stdout is drained for the life of the process so it never blocks on a full pipe.
     """
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    # its own process group: a reloader's child is stopped with it
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     found: list[str] = []
     output: list[str] = []
     ready = threading.Event()
@@ -51,12 +56,21 @@ def serve(args: Sequence[str], timeout: float = 60) -> Iterator[Live]:
             raise AssertionError("server did not announce its URL:\n" + "".join(output))
         live = Live(found[0])
         live.process = process
+        live.output = output
         yield live
     finally:
-        process.terminate()
+        _signal_group(process, signal.SIGTERM)
         try:
             process.wait(15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait(15)
+        _signal_group(process, signal.SIGKILL)  # whatever the group still holds
         reader.join(5)
+
+
+def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass

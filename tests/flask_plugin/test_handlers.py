@@ -400,3 +400,49 @@ def test_one_extension_serves_two_apps() -> None:
         sio.init_app(apps[0])
     one.close()
     two.close()
+
+
+def test_handshake_query_headers_and_typed_helpers() -> None:
+    from flask_login import LoginManager, UserMixin, login_user
+
+    from sio_integrations.flask import current_handshake, current_namespace, current_sid
+
+    app, sio = _app()
+    login = LoginManager(app)
+
+    class User(UserMixin):  # type: ignore[misc]
+        id = "carol"
+
+    login.user_loader(lambda name: User() if name == "carol" else None)
+
+    @app.route("/in")
+    def log_in() -> str:
+        login_user(User())
+        return "in"
+
+    @sio.on("inspect")
+    def inspect() -> dict[str, Any]:
+        shake = current_handshake()
+        return {
+            "token": request.args.get("token"),
+            "header": request.headers.get("X-Test"),
+            "shake_header": shake.headers.get("x-test"),
+            "shake_query": shake.query.get("token"),
+            "auth": shake.extra["auth"],
+            "user": shake.user.id if shake.user.is_authenticated else None,
+            "session_user": shake.session.get("_user_id"),
+            "sid_ok": current_sid() == request.sid,
+            "namespace": current_namespace(),
+        }
+
+    http = app.test_client()
+    http.get("/in")
+    client = sio.test_client(app, query_string="token=abc", headers={"X-Test": "yes"},
+                             auth={"k": "v"}, flask_test_client=http)
+    assert client.emit("inspect", callback=True) == {
+        "token": "abc", "header": "yes", "shake_header": "yes", "shake_query": ["abc"],
+        "auth": {"k": "v"}, "user": "carol", "session_user": "carol", "sid_ok": True,
+        "namespace": "/"}
+    with app.test_request_context(), pytest.raises(RuntimeError, match="Socket.IO handlers"):
+        current_handshake()
+    client.close()
