@@ -110,6 +110,8 @@ class Cluster:
     def __init__(self, mode: str, url: str, count: int = 3,
                  options: dict[str, Any] | None = None) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="sio-cluster-"))
+        self.mode = mode
+        self.mq_url = url
         self.nodes = [Node(f"n{i}", mode, url, options, self.folder) for i in range(count)]
         self.peers: list[Peer] = []
         try:

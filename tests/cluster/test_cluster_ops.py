@@ -6,11 +6,14 @@ nodes (threaded WSGI; redis / kombu), over Redis and over RabbitMQ.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+import sio_integrations as socketio
 
 from .harness import Cluster, Peer, wait_until
 
@@ -135,3 +138,46 @@ def test_call_of_a_remote_sid(peers: list[Peer]) -> None:
     # a sid nobody has: a timeout error, not a hang
     result = a.op("call", event="question", sid="no-such-sid", timeout=0.5)
     assert result["error"] == "AckTimeoutError"
+
+
+def test_sync_emitter(cluster: Cluster, peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    room = fresh()
+    for peer in (a, c):
+        peer.op("enter", room=room)
+    with socketio.Emitter(cluster.mq_url) as emitter:
+        emitter.emit("job", {"done": True}, to=room, skip_sid=c.sid)
+        emitter.enter_room(b.sid, room)
+        wait_until(lambda: room in b.op("rooms"), what="emitter enter_room")
+        emitter.emit("job", 2, to=room)
+        emitter.close_room(room)
+        wait_until(lambda: room not in a.op("rooms"), what="emitter close_room")
+        emitter.disconnect(d.sid)
+        assert d.disconnected.wait(10)
+        assert emitter.health().failed == 0 and emitter.health().connected is None
+    wait_until(lambda: a.received("job") == [{"done": True}, 2], what="emits")
+    wait_until(lambda: b.received("job") == [2] and c.received("job") == [2], what="emits")
+
+
+def test_async_emitter(cluster: Cluster, peers: list[Peer]) -> None:
+    a, b, c, d = peers
+
+    async def main() -> None:
+        async with socketio.AsyncEmitter(cluster.mq_url) as emitter:
+            await emitter.emit("note", "x", to=b.sid)
+            await emitter.sockets_join("club", to=c.sid)
+
+    asyncio.run(main())
+    wait_until(lambda: b.received("note") == ["x"], what="async emitter")
+    wait_until(lambda: "club" in c.op("rooms"), what="async emitter join")
+
+
+def test_python_socketio_style_write_only_manager(cluster: Cluster, peers: list[Peer]) -> None:
+    a = peers[0]
+    cls = socketio.RedisManager if cluster.mq_url.startswith("redis") else socketio.KombuManager
+    manager = cls(cluster.mq_url, write_only=True)
+    try:
+        manager.emit("legacy", {"k": 1}, room=a.sid, namespace="/")
+    finally:
+        manager.close()
+    wait_until(lambda: a.received("legacy") == [{"k": 1}], what="write-only manager emit")

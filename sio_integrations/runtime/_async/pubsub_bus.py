@@ -101,6 +101,7 @@ class AsyncBus:
         if not self.running:
             return
         self.running = False
+        await self._last_flush()
         if self.listening and self.connected:
             try:
                 await self.broker.publish(self.codec.encode("bye", self.node))
@@ -189,6 +190,20 @@ class AsyncBus:
             self._counts["published"] += 1
             with self._lock:
                 self._outbox.popleft()
+
+    async def _last_flush(self) -> None:
+        """On the way out: send what the outbox holds while the broker takes it."""
+        while self._outbox:
+            try:
+                await self.broker.publish(self._outbox[0][1])
+            except ConnectionError:
+                self._counts["failed"] += len(self._outbox)
+                self.logger.warning("message queue: %d held message(s) not sent at shutdown",
+                                    len(self._outbox))
+                self._outbox.clear()
+                return
+            self._outbox.popleft()
+            self._counts["published"] += 1
 
     # -- listening ------------------------------------------------------------------------
 
