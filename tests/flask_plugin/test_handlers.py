@@ -446,3 +446,20 @@ def test_handshake_query_headers_and_typed_helpers() -> None:
     with app.test_request_context(), pytest.raises(RuntimeError, match="Socket.IO handlers"):
         current_handshake()
     client.close()
+
+
+@pytest.mark.parametrize("serializer", ["default", "msgpack"])
+def test_binary_both_ways(serializer: str) -> None:
+    app, sio = _app(serializer=serializer)
+
+    @sio.on("upload")
+    def upload(name: str, blob: bytes) -> dict[str, Any]:
+        emit("echo", {"name": name, "data": blob[::-1]})
+        return {"size": len(blob), "first": blob[:1]}
+
+    client = sio.test_client(app)
+    assert client.emit("upload", "f", b"\x00\x01\xff", callback=True) == {
+        "size": 3, "first": b"\x00"}
+    assert client.get_received() == [
+        {"name": "echo", "args": [{"name": "f", "data": b"\xff\x01\x00"}], "namespace": "/"}]
+    client.close()
