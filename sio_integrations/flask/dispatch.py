@@ -107,6 +107,26 @@ class AppState:
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     mounted: set[str] = dataclasses.field(default_factory=set)
 
+    # -- Flask-SocketIO kept the extension in app.extensions: its emitting API works here
+
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> None:
+        self.socketio.emit(event, *args, app=self.app, **kwargs)
+
+    def send(self, data: Any, **kwargs: Any) -> None:
+        self.socketio.send(data, app=self.app, **kwargs)
+
+    def call(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        return self.socketio.call(event, *args, app=self.app, **kwargs)
+
+    def close_room(self, room: str, namespace: str | None = None) -> None:
+        self.socketio.close_room(room, namespace=namespace, app=self.app)
+
+    def start_background_task(self, target: Handler, *args: Any, **kwargs: Any) -> Any:
+        return self.server.start_background_task(target, *args, **kwargs)
+
+    def sleep(self, seconds: float = 0) -> None:
+        self.server.sleep(seconds)
+
     @property
     def per_connection_sessions(self) -> bool:
         return per_connection_sessions(self.app, self.settings.manage_session)

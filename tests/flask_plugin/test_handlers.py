@@ -281,6 +281,14 @@ def test_emit_from_http_view_background_thread_and_callbacks() -> None:
         sio.emit("news", text)
         return "sent"
 
+    @app.route("/legacy/<text>")
+    def legacy(text: str) -> str:
+        from flask import current_app
+
+        # Flask-SocketIO code reaches the extension through app.extensions
+        current_app.extensions["socketio"].emit("news", text)
+        return "sent"
+
     @app.route("/context/<sid>")
     def context_emit(sid: str) -> str:
         emit("direct", "to you", to=sid)  # the context function, with an explicit target
@@ -297,17 +305,19 @@ def test_emit_from_http_view_background_thread_and_callbacks() -> None:
     http = app.test_client()
     assert http.get("/notify/hello").data == b"sent"
     assert http.get(f"/context/{client.sids['/']}").data == b"sent"
+    assert http.get("/legacy/old-style").data == b"sent"
     thread = threading.Thread(target=lambda: sio.emit("news", "from a thread"))
     thread.start()
     thread.join(10)
     client.emit("ask")
     received = client.get_received()
-    assert received[:3] == [
+    assert received[:4] == [
         {"name": "news", "args": ["hello"], "namespace": "/"},
         {"name": "direct", "args": ["to you"], "namespace": "/"},
+        {"name": "news", "args": ["old-style"], "namespace": "/"},
         {"name": "news", "args": ["from a thread"], "namespace": "/"},
     ]
-    assert received[3] == {"name": "question", "args": ["?"], "namespace": "/"}
+    assert received[4] == {"name": "question", "args": ["?"], "namespace": "/"}
     client.sync()  # the test client acknowledged the question; its ack has arrived
     assert acked == [((), client.sids["/"])]
     with app.test_request_context():
