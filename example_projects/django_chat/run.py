@@ -39,7 +39,6 @@ def main() -> None:
     call_command("check", fail_level="ERROR")  # SOCKETIO and the rest, validated
 
     import uvicorn
-
     from chatsite.asgi import application
 
     # bind first, then announce: the printed URL is connectable at once

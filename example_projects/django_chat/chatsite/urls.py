@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from django.urls import path
-
 from chat import views
+from django.urls import path
 
 urlpatterns = [
     path("", views.index),
