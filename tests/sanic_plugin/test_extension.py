@@ -200,3 +200,13 @@ def test_websocket_peer_gone_is_a_transport_close() -> None:
                 break
             client.get("/")
         assert ("disconnect", "transport close") in app.ctx.events
+
+
+def test_app_served_twice_in_one_process_gets_a_working_server() -> None:
+    app, _ = make_app(app_name())
+    for _ in range(2):
+        with running(app) as client:
+            alice = peer(client, ALICE)
+            assert alice.connect()[0] == "40"
+            assert alice.call("whoami")[0]["user"] == "alice"
+    assert app.ctx.events.count(("disconnect", "server shutting down")) == 2
