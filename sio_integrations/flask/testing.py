@@ -15,6 +15,7 @@ handled in order), using an internal event registered on the server for this pur
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,8 @@ class SocketIOTestClient:
             self.sids[namespace] = answer.data["sid"]
         else:
             self.connect_error[namespace] = answer.data
+            if not self.sids:
+                self.close()  # nothing left to poll for; connect() opens a new session
 
     def disconnect(self, namespace: str | None = None) -> None:
         """Leave ``namespace``; returns after the server's disconnect handler ran."""
@@ -106,7 +109,8 @@ class SocketIOTestClient:
             raise RuntimeError(f"not connected to {namespace}")
         self._send(Packet(type=PacketType.DISCONNECT, namespace=namespace))
         self._wait(lambda: not self._server_knows(sid, namespace),
-                   f"the server to handle the disconnection from {namespace}")
+                   f"the server to handle the disconnection from {namespace}",
+                   needs_transport=False)
         if not self.sids:
             self.close()
 
@@ -123,9 +127,10 @@ class SocketIOTestClient:
             pass
         for namespace, sid in sids:
             self._wait(lambda n=namespace, s=sid: not self._server_knows(s, n),
-                       f"the server to close {namespace}")
+                       f"the server to close {namespace}", needs_transport=False)
         if self._reader is not None:
             self._reader.join(self.timeout)
+        self.eio_sid = None
 
     def __enter__(self) -> SocketIOTestClient:
         return self
@@ -207,15 +212,20 @@ class SocketIOTestClient:
         answer = self._wait(answered, f"the acknowledgement of {event!r}")
         return answer if isinstance(answer, list) else []
 
-    def _wait(self, ready: Any, what: str) -> Any:
+    def _wait(self, ready: Any, what: str, *, needs_transport: bool = True) -> Any:
+        """Wait until ``ready()`` gives a value; fail after the timeout, or at once when
+        it needs the transport and the session is gone."""
         deadline = time.monotonic() + self.timeout
         with self._changed:
             while True:
                 value = ready()
                 if value is not None and value is not False:
                     return value
+                if needs_transport and self._closed and self._reader_done():
+                    raise ConnectionError(f"test client: the session closed while waiting "
+                                          f"for {what}")
                 left = deadline - time.monotonic()
-                if left <= 0 or (self._closed and self._reader_done()):
+                if left <= 0:
                     raise TimeoutError(f"test client: timed out waiting for {what}")
                 self._changed.wait(min(left, 0.5))
 
@@ -234,9 +244,9 @@ class SocketIOTestClient:
         body = response.get_data(as_text=True)
         if response.status_code != 200 or not body.startswith("0"):
             raise ConnectionError(f"Engine.IO handshake failed: {response.status} {body!r}")
-        import json
-
         self.eio_sid = json.loads(body[1:])["sid"]
+        self._closed = False
+        self._decoder = self._serializer.decoder()
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="sio-flask-test-client")
         self._reader.start()

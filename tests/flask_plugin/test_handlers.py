@@ -473,3 +473,24 @@ def test_binary_both_ways(serializer: str) -> None:
     assert client.get_received() == [
         {"name": "echo", "args": [{"name": "f", "data": b"\xff\x01\x00"}], "namespace": "/"}]
     client.close()
+
+
+def test_refused_test_client_can_connect_again() -> None:
+    app, sio = _app()
+    allow: list[bool] = [False]
+
+    @sio.on("connect")
+    def connect() -> bool:
+        return allow[0]
+
+    @sio.on("hi")
+    def hi() -> str:
+        return "hello"
+
+    client = sio.test_client(app)
+    assert not client.is_connected() and client.eio_sid is None  # session closed
+    allow[0] = True
+    client.connect()
+    assert client.emit("hi", callback=True) == "hello"
+    client.close()
+    assert client.eio_sid is None
