@@ -17,6 +17,7 @@ the ``socketio_cors_allowed_origins`` setting when given, else Tornado's
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,6 +29,8 @@ from .bridge import HANDSHAKE_ATTR, handshake_from_handler
 
 if TYPE_CHECKING:
     from .extension import SocketIO
+
+logger = logging.getLogger("sio_integrations.tornado")
 
 #: the websocket frame limit of the host stays above the engine's own message limit
 WEBSOCKET_SLACK = 65536
@@ -128,6 +131,8 @@ class SocketIOHandler(tornado.websocket.WebSocketHandler):
     async def _run_websocket(self) -> None:
         try:
             await self.socketio.server.handle_request(self)
+        except Exception:  # nobody awaits this task: say what went wrong
+            logger.exception("Socket.IO websocket session failed")
         finally:
             if self.ws_connection is not None and not self.ws_connection.is_closing():
                 self.close()

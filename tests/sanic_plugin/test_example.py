@@ -8,6 +8,4 @@ from .contract import check_chat, check_pages, login, run_example
 def test_sanic_chat_example() -> None:
     with run_example("sanic_chat") as base:
         ann = check_pages(base)
-        # a websocket client that leaves is noticed only by the heartbeat on Sanic for now
-        # (ping interval 10 s): see test_websocket_peer_gone_is_a_transport_close
-        check_chat(base, ann, login(base, "bob"), disconnect_timeout=35)
+        check_chat(base, ann, login(base, "bob"))

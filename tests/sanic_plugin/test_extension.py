@@ -179,10 +179,9 @@ def test_deferred_registration_with_init_app() -> None:
         assert p.call("ping") == ["pong"]
 
 
-@pytest.mark.xfail(reason="runtime/drivers.py: Sanic's websocket recv() raises CancelledError "
-                          "when the peer goes away, which the engine's reader does not catch; "
-                          "the session then ends only by ping timeout", strict=True)
 def test_websocket_peer_gone_is_a_transport_close() -> None:
+    """Sanic's recv() raises CancelledError when the peer goes away: the session must
+    still end at once as a transport close, not by ping timeout."""
     app, _ = make_app(app_name())
 
     async def connect_and_vanish(ws: Any) -> None:
