@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class ServerProcess:
         self.ready_line = re.compile(ready_line) if ready_line else None
         self.probe_path = probe_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self.output: deque[str] = deque(maxlen=500)  # the latest lines, for error messages
         self.starts = 0
         self._ready_seen = threading.Event()
         self._reader: threading.Thread | None = None
@@ -78,24 +80,28 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return "".join(list(self.output)[-lines:]) or "(no output)"
 
     def _fail(self, what: str) -> ServerError:
-        return ServerError(f"{self.name}: {what}\n--- {self.log_path} (tail) ---\n"
+        return ServerError(f"{self.name}: {what}\n--- its output ({self.log_path}) ---\n"
                            f"{self.log_tail()}")
+
+    def _log(self, text: str) -> None:
+        self.output.append(text)
+        try:  # best effort: the pipe must be drained even if the artifacts folder is gone
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a", encoding="utf-8") as log:
+                log.write(text)
+        except OSError:
+            pass
 
     def _read_output(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
-        with open(self.log_path, "ab") as log:
-            for raw in proc.stdout:  # ends when every holder of the pipe has exited
-                log.write(raw)
-                log.flush()
-                if self.ready_line and self.ready_line.search(raw.decode(errors="replace")):
-                    self._ready_seen.set()
+        for raw in proc.stdout:  # ends when every holder of the pipe has exited
+            line = raw.decode(errors="replace")
+            self._log(line)
+            if self.ready_line and self.ready_line.search(line):
+                self._ready_seen.set()
 
     def start(self, timeout: float = START_TIMEOUT) -> None:
         """Start and wait until ready; retry a bounded time while the port is still taken."""
@@ -116,8 +122,7 @@ class ServerProcess:
     def _spawn(self) -> None:
         self.starts += 1
         self._ready_seen.clear()
-        with open(self.log_path, "ab") as log:
-            log.write(f"\n=== start #{self.starts}: {' '.join(self.argv)}\n".encode())
+        self._log(f"\n=== start #{self.starts}: {' '.join(self.argv)}\n")
         # Own session: the whole group (an autoreloader's child too) is ours to stop.
         self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -48,7 +48,7 @@ def test_two_tabs_of_one_browser_chat_at_the_printed_url(browser: Any,
                                                          artifacts_root: Any) -> None:
     adapter, server = demo
     # the URL a person copies from the terminal (scripts/demo.sh runs this same app.py)
-    printed = re.search(r"http://127\.0\.0\.1:\d+", server.log_path.read_text())
+    printed = re.search(r"http://127\.0\.0\.1:\d+", server.log_tail(500))
     assert printed is not None and printed.group(0) == server.url
     context = browser.new_context()
     try:
