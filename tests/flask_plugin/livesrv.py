@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-_URL = re.compile(r"(http://127\.0\.0\.1:\d+)/")
+_URL = re.compile(r"(http://127\.0\.0\.1:\d+)")
 
 
 class Live(str):
@@ -25,12 +25,13 @@ class Live(str):
 
 
 @contextmanager
-def serve(args: Sequence[str], timeout: float = 60) -> Iterator[Live]:
+def serve(args: Sequence[str], timeout: float = 60,
+          env: dict[str, str] | None = None) -> Iterator[Live]:
     """Run ``python *args`` (cwd: the repository) and yield the announced base URL.
 
     Stdout is drained for the life of the process so it never blocks on a full pipe.
     """
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", **(env or {}))
     # its own process group: a reloader's child is stopped with it
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
