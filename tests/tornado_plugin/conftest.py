@@ -1,0 +1,3 @@
+from __future__ import annotations
+
+from tests.services import redis_server  # noqa: F401  (fixture)
