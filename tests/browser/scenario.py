@@ -132,7 +132,9 @@ def chat_scenario(browser: Browser, adapter: ExampleAdapter, server: ServerProce
         adapter.expect_not_connected(alice)
         adapter.expect_not_connected(s.page("carol"))
         server.start()
-        notes["relogin_after_restart"] = adapter.recover(alice, base, "alice", room)
+        relogin = notes["relogin_after_restart"] = adapter.recover(alice, base, "alice", room)
+        if adapter.relogin_expected is not None:
+            assert relogin == adapter.relogin_expected, f"re-login needed: {relogin}"
         adapter.recover(s.page("carol"), base, "carol", other)
         adapter.login(s.page("bob"), base, "bob")  # a new tab in bob's browser
         adapter.join(s.page("bob"), room)

@@ -26,5 +26,7 @@ def discover(examples_dir: Path = ROOT / "example_projects") -> list[ExampleAdap
     found += [ContractExample(run.parent) for run in sorted(examples_dir.glob("*/run.py"))
               if run.parent.name not in SPECIAL]
     if (CONTRACT_FIXTURE / "run.py").is_file():
-        found.append(ContractExample(CONTRACT_FIXTURE))
+        fixture = ContractExample(CONTRACT_FIXTURE)
+        fixture.relogin_expected = True  # its signing key is new at every start
+        found.append(fixture)
     return found

@@ -48,6 +48,8 @@ class ExampleAdapter:
     folder: Path
     #: rooms the scenario uses: (shared by alice and bob, carol's, the polling test's)
     rooms: tuple[str, str, str] = ("python", "random", "lobby")
+    #: whether a server restart logs the user out (None: either is fine)
+    relogin_expected: bool | None = None
 
     def server(self, port: int, log_path: Path) -> ServerProcess:
         raise NotImplementedError

@@ -13,6 +13,7 @@ from .base import UI_TIMEOUT, ExampleAdapter
 class DemoChat(ExampleAdapter):
     name = "chat"
     folder = ROOT / "example_projects" / "chat"
+    relogin_expected = False  # the nickname is in the page; the server needs nothing else
 
     def server(self, port: int, log_path: Path) -> ServerProcess:
         # what scripts/demo.sh runs, with HOST/PORT as it sets them

@@ -13,6 +13,7 @@ from .base import CONNECTED, RECONNECT_TIMEOUT, UI_TIMEOUT, ExampleAdapter
 class FastAPIChat(ExampleAdapter):
     name = "fastapi_chat"
     folder = ROOT / "example_projects" / "fastapi_chat"
+    relogin_expected = True  # tokens live in the server's memory
 
     def server(self, port: int, log_path: Path) -> ServerProcess:
         # the command its docstring gives, on our port

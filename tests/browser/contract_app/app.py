@@ -2,7 +2,9 @@
 the core ``ASGIApp`` with no web framework. It exists to prove the harness's generic adapter
 on its own; the plugin examples follow the same contract with their host's machinery.
 
-Login is a signed cookie (HMAC over the username), so it survives a server restart.
+Login is a signed cookie (HMAC over the username). Unlike the real examples, the key is
+random per process unless ``CONTRACT_APP_SECRET`` is set: a restart logs everyone out, which
+keeps the harness's re-login path tested.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 import html
 import os
 import re
+import secrets
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import sio_integrations as socketio
 
 HERE = Path(__file__).resolve().parent
 CLIENT = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
-SECRET = os.environ.get("CONTRACT_APP_SECRET", "contract-app-test-secret").encode()
+SECRET = os.environ.get("CONTRACT_APP_SECRET", "").encode() or secrets.token_bytes(32)
 COOKIE = "contract_user"
 USERNAME = re.compile(r"^[a-z0-9_]{1,20}$")
 PASSWORD = "chat"
