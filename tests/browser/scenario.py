@@ -176,13 +176,18 @@ def polling_scenario(browser: Browser, adapter: ExampleAdapter, server: ServerPr
             ws.close()  # never connected to the server: the page sees the socket fail
         return handler
 
+    def record(user: str) -> Callable[[Request], None]:
+        def handler(request: Request) -> None:
+            if SOCKET_IO.search(request.url):
+                finished[user].append(request)
+        return handler
+
     with session(browser, shots, "polling") as s:
         for user in ("dave", "erin"):
             blocked[user], finished[user] = [], []
             ctx = s.context(user)
             ctx.route_web_socket(SOCKET_IO, refuse(user))
-            ctx.on("requestfinished", lambda r, got=finished[user]: got.append(r)
-                   if SOCKET_IO.search(r.url) else None)
+            ctx.on("requestfinished", record(user))
         dave, erin = s.page("dave"), s.page("erin")
         for user, page in (("dave", dave), ("erin", erin)):
             adapter.login(page, base, user)
@@ -196,7 +201,7 @@ def polling_scenario(browser: Browser, adapter: ExampleAdapter, server: ServerPr
 
         # the page did try websocket, and it really is on polling now
         for user, page in (("dave", dave), ("erin", erin)):
-            wait_for(page, lambda u=user: bool(blocked[u]), f"{user}'s websocket attempt")
+            wait_for(page, lambda: bool(blocked[user]), f"{user}'s websocket attempt")  # noqa: B023
             adapter.expect_connected(page)
             if adapter.transport(page) is not None:
                 expect(adapter.status(page)).to_have_attribute("data-transport", "polling")

@@ -154,7 +154,7 @@ async def pages(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await respond(send, 200, LOGIN_PAGE.format(error=""))
     elif path == "/" and user is None:
         await respond(send, 302, headers=[(b"location", b"/login")])
-    elif path == "/":
+    elif path == "/" and user is not None:
         await respond(send, 200, CHAT_PAGE.format(user=html.escape(user)))
     else:
         await respond(send, 404, "not found")
