@@ -57,6 +57,15 @@ class Node:
     def wait_ready(self) -> None:
         wait_for_port(self.port, 30, f"node {self.name}")
 
+    def dump_stacks(self) -> None:
+        """Every thread's stack into the node's log (see node_app), shown on failure."""
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGUSR1)
+            time.sleep(0.5)
+            print(f"--- {self.name} log ---\n{self.log()[-8000:]}")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -83,7 +92,7 @@ class Peer:
         self.client.on("*", self._record)
         self.client.on("question", lambda data: f"answer to {data} from {agent}")
         self.client.on("disconnect", lambda *a: self.disconnected.set())
-        transports = ["websocket"] if node.mode == "async" else ["polling"]
+        transports = ["websocket"]
         self.client.connect(node.url, auth=auth, transports=transports,
                             headers={"X-Agent": agent}, wait_timeout=10)
         self.sid = self.client.get_sid()
@@ -97,7 +106,11 @@ class Peer:
             return [data for name, data in self.events if name == event]
 
     def op(self, name: str, **kw: Any) -> Any:
-        return self.client.call("op", (name, kw), timeout=20)
+        try:
+            return self.client.call("op", (name, kw), timeout=20)
+        except ps.exceptions.TimeoutError:
+            self.node.dump_stacks()
+            raise
 
     def close(self) -> None:
         if self.client.connected:

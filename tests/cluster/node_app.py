@@ -10,14 +10,18 @@ server or manager operation and acknowledges with its result (or ``{"error": nam
 from __future__ import annotations
 
 import dataclasses
+import faulthandler
 import json
 import logging
 import os
+import signal
 import sys
 from typing import Any
 
 import sio_integrations as socketio
 
+# `kill -USR1 <pid>` dumps every thread's stack into the node's log (hung-test forensics)
+faulthandler.register(signal.SIGUSR1)
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                     format="%(levelname)s %(name)s %(message)s")
 
