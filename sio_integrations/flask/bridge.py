@@ -14,18 +14,21 @@ Session semantics (see docs/flask.md):
 * **per connection** (the default for Flask's cookie session, whose cookie a socket can
   neither re-read nor set): the session is read from the handshake's cookie once, and the
   handlers of that connection share one copy that they may change; HTTP never sees it.
+  When an HTTP response gives the same browser a new cookie session (a login, a logout),
+  the copy is replaced by it (:func:`follow_http_session`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, request
 from flask.ctx import RequestContext
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from werkzeug.http import parse_cookie
 
 from ..handshake import Handshake
 
@@ -41,6 +44,9 @@ class SocketRecord:
     auth: Any = None
     #: the connection's own session (per-connection semantics), once it exists
     session: SessionMixin | None = None
+    #: the session cookie the browser holds as far as we know: the handshake's, then the
+    #: one set by the browser's HTTP responses (see follow_http_session)
+    cookie: str | None = None
 
 
 def per_connection_sessions(app: Flask, manage_session: bool | None) -> bool:
@@ -62,7 +68,8 @@ def event_context(app: Flask, record: SocketRecord, event: str | None, args: tup
     # may run in different threads
     # record.session exists for per-connection sessions after the first event, and for
     # shared ones the browser cannot own (see _keep_session)
-    ctx = RequestContext(app, dict(record.environ), session=record.session)
+    started = record.session
+    ctx = RequestContext(app, dict(record.environ), session=started)
     ctx.push()
     error: BaseException | None = None
     try:
@@ -71,7 +78,7 @@ def event_context(app: Flask, record: SocketRecord, event: str | None, args: tup
         req.namespace = record.namespace
         req.event = {"message": event, "args": args}
         yield
-        _keep_session(app, record, ctx.session, per_connection=per_connection)
+        _keep_session(app, record, ctx.session, started, per_connection=per_connection)
     except BaseException as exc:
         error = exc
         raise
@@ -80,11 +87,12 @@ def event_context(app: Flask, record: SocketRecord, event: str | None, args: tup
 
 
 def _keep_session(app: Flask, record: SocketRecord, session: SessionMixin | None,
-                  *, per_connection: bool) -> None:
+                  started: SessionMixin | None, *, per_connection: bool) -> None:
     if session is None:
         return
-    if per_connection or record.session is not None:
-        record.session = session
+    if per_connection or started is not None:
+        if record.session is started:  # else an HTTP response replaced it meanwhile: it wins
+            record.session = session
         return
     if not getattr(session, "modified", True):
         return
@@ -99,6 +107,51 @@ def _keep_session(app: Flask, record: SocketRecord, session: SessionMixin | None
         # session deleted since): a stored copy could never be found again, so the
         # connection keeps its own
         record.session = session
+
+
+def session_cookie(app: Flask, environ: Mapping[str, Any]) -> str | None:
+    """The session cookie a request carried (None without one)."""
+    name = app.session_interface.get_cookie_name(app)
+    value = parse_cookie(str(environ.get("HTTP_COOKIE", ""))).get(name)
+    return value or None
+
+
+def follow_http_session(app: Flask, records: Iterable[SocketRecord], response: Any) -> int:
+    """After an HTTP response that set a new cookie session, hand it to the sockets of
+    the same browser; returns how many sockets got it.
+
+    "The same browser": sockets whose last known session cookie is the one this request
+    carried. A cookie session cannot be re-read by an open socket, so without this a
+    login or logout over HTTP would stay invisible to it until it reconnects.
+    """
+    name = app.session_interface.get_cookie_name(app)
+    old = request.cookies.get(name)
+    if not old:
+        return 0
+    new = _set_cookie(response, name)
+    if new is None or new == old:
+        return 0
+    import flask
+
+    current = flask.session._get_current_object()  # type: ignore[attr-defined]
+    session_class = getattr(app.session_interface, "session_class", None)
+    followed = 0
+    for record in records:
+        if record.cookie == old:
+            # a copy per socket: their handlers then change it independently
+            record.session = session_class(dict(current)) if session_class else None
+            record.cookie = new
+            followed += 1
+    return followed
+
+
+def _set_cookie(response: Any, name: str) -> str | None:
+    """The value a response sets for cookie ``name`` ("" when it deletes it), or None."""
+    for header in response.headers.getlist("Set-Cookie"):
+        key, _, rest = header.partition("=")
+        if key.strip() == name:
+            return str(rest).split(";", 1)[0].strip().strip('"')
+    return None
 
 
 def _browser_owns(app: Flask, session: SessionMixin) -> bool:

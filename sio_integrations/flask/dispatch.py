@@ -17,12 +17,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from ..errors import ConnectionRefusedError  # noqa: A004
 from ..runtime._sync.namespace import Namespace as CoreNamespace
 from ..runtime._sync.server import Server
 from ..runtime.sockets import positional_capacity
-from .bridge import SocketRecord, event_context, per_connection_sessions
+from .bridge import (
+    SocketRecord,
+    event_context,
+    follow_http_session,
+    per_connection_sessions,
+    session_cookie,
+)
 from .config import FlaskSettings
 
 if TYPE_CHECKING:
@@ -131,6 +138,18 @@ class AppState:
     def per_connection_sessions(self) -> bool:
         return per_connection_sessions(self.app, self.settings.manage_session)
 
+    def on_http_response(self, sender: Any, response: Any, **extra: Any) -> None:
+        """``request_finished`` of the app: cookie sessions changed over HTTP reach the
+        open sockets of the same browser (see bridge.follow_http_session)."""
+        if not self.records or not isinstance(self.app.session_interface,
+                                              SecureCookieSessionInterface):
+            return
+        if not self.per_connection_sessions:
+            return  # manage_session=False: the session is read from the handshake only
+        with self.lock:
+            records = list(self.records.values())
+        follow_http_session(self.app, records, response)
+
     def mount_namespaces(self) -> None:
         """Register the core namespace object of every namespace that has handlers."""
         for namespace in sorted(self.registry.namespaces() - self.mounted):
@@ -142,7 +161,8 @@ class AppState:
     def dispatch(self, event: str, namespace: str, sid: str, args: tuple[Any, ...]) -> Any:
         if event == "connect":
             environ, auth = args
-            record = SocketRecord(sid=sid, namespace=namespace, environ=environ, auth=auth)
+            record = SocketRecord(sid=sid, namespace=namespace, environ=environ, auth=auth,
+                                  cookie=session_cookie(self.app, environ))
             with self.lock:
                 self.records[sid] = record
             try:

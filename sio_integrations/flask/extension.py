@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, request_finished
 
 from ..runtime._sync.pubsub_managers import Emitter
 from ..runtime._sync.server import Server
@@ -62,6 +62,7 @@ class SocketIO:
         state = AppState(app=app, server=server, settings=settings, registry=self.registry,
                          socketio=self)
         state.mount_namespaces()
+        request_finished.connect(state.on_http_response, app, weak=False)
         app.extensions[context.EXTENSION_KEY] = state
         app.wsgi_app = WSGIApp(server, app.wsgi_app,  # type: ignore[method-assign]
                                socketio_path=settings.path)

@@ -61,19 +61,62 @@ def test_logout_with_server_side_session_is_seen_by_the_next_event(tmp_path: Pat
     assert not client.is_connected()
 
 
-def test_logout_with_cookie_session_is_not_seen_by_an_open_socket(tmp_path: Path) -> None:
-    """The documented limit: the socket holds the cookie it was opened with."""
+def test_logout_with_cookie_session_reaches_the_sockets_of_that_browser(
+        tmp_path: Path) -> None:
+    app, sio = _app("cookie", tmp_path)
+    alice_http, bob_http = app.test_client(), app.test_client()
+    alice_http.get("/note/keep")  # so the session outlives the logout (cookie not deleted)
+    alice_http.get("/login/alice")
+    bob_http.get("/login/bob")
+    alice = sio.test_client(app, flask_test_client=alice_http)
+    alice_too = sio.test_client(app, flask_test_client=alice_http)  # a second tab
+    bob = sio.test_client(app, flask_test_client=bob_http)
+    assert alice.emit("whoami", callback=True)["user"] == "alice"
+    # the logout response sets a new cookie; sockets holding the old one follow it
+    assert alice_http.get("/logout").status_code == 200
+    assert alice.emit("whoami", callback=True)["user"] is None
+    assert alice_too.emit("whoami", callback=True)["user"] is None
+    assert bob.emit("whoami", callback=True)["user"] == "bob"  # another browser
+    # and a login in the same browser reaches the same open sockets
+    alice_http.get("/login/alice")
+    assert alice.emit("whoami", callback=True)["user"] == "alice"
+    # bob's logout empties his session: the cookie is deleted, and his socket follows
+    bob_http.get("/logout")
+    assert bob.emit("whoami", callback=True)["user"] is None
+    # but a browser without a cookie cannot be recognised: his next login is seen by
+    # new connections only
+    bob_http.get("/login/bob")
+    assert bob.emit("whoami", callback=True)["user"] is None
+    for client in (alice, alice_too, bob):
+        client.close()
+
+
+def test_cookie_session_follows_only_while_the_browser_cookie_matches(
+        tmp_path: Path) -> None:
+    """A browser that had no session cookie at the handshake cannot be recognised."""
     app, sio = _app("cookie", tmp_path)
     http = app.test_client()
+    client = sio.test_client(app, flask_test_client=http)  # no cookie yet
     http.get("/login/alice")
-    client = sio.test_client(app, flask_test_client=http)
-    http.get("/logout")
-    assert client.emit("whoami", callback=True)["user"] == "alice"
+    assert client.emit("whoami", callback=True)["user"] is None
     client.close()
-    # a new connection (a page reload, a reconnection) carries the new cookie
+    # a new connection (a page load, a reconnection) carries the new cookie
     again = sio.test_client(app, flask_test_client=http)
-    assert again.emit("whoami", callback=True)["user"] is None
+    assert again.emit("whoami", callback=True)["user"] == "alice"
     again.close()
+
+
+def test_http_session_change_replaces_the_connection_copy(tmp_path: Path) -> None:
+    app, sio = _app("cookie", tmp_path)
+    http = app.test_client()
+    http.get("/note/first")
+    client = sio.test_client(app, flask_test_client=http)
+    assert client.emit("count", callback=True) == 1  # the connection's own copy
+    http.get("/note/second")
+    # the browser's new session replaced the copy: the socket's counter is gone
+    assert client.emit("read_note", callback=True) == "second"
+    assert client.emit("count", callback=True) == 1
+    client.close()
 
 
 def test_deleted_user_is_anonymous_from_the_next_event(tmp_path: Path) -> None:
@@ -121,10 +164,10 @@ def test_cookie_session_is_per_connection(tmp_path: Path) -> None:
     assert client.emit("count", callback=True) == 2  # kept for this connection
     other = sio.test_client(app, flask_test_client=http)
     assert other.emit("count", callback=True) == 1  # another connection has its own
-    # HTTP sees neither: a socket cannot set the browser's cookie
+    # HTTP sees neither: a socket cannot set the browser's cookie (and reading the
+    # session over HTTP changes nothing, so the sockets keep their copies)
     assert http.get("/session").get_json()["counter"] is None
-    http.get("/note/after")
-    assert client.emit("read_note", callback=True) == "before"
+    assert client.emit("count", callback=True) == 3
     other.close()
     client.close()
 
