@@ -1,4 +1,4 @@
-"""``python -m tests.flask_plugin.live_server PORT SESSION_DIR [MODE]``: the test app under
+"""``python -m tests.flask_plugin.live_server PORT SESSION_DIR|- [MODE]``: the test app under
 ``socketio.run()`` (its default server; MODE ``eventlet`` or ``gevent`` monkey-patches
 first, ``debug`` runs with ``debug=True``)."""
 
@@ -24,7 +24,9 @@ from .apps import make_app, register_handlers  # noqa: E402
 
 
 def main() -> None:
-    port, session_dir = int(sys.argv[1]), Path(sys.argv[2])
+    port = int(sys.argv[1])
+    # "-": Flask's cookie session instead of Flask-Session's filesystem store
+    session_dir = None if sys.argv[2] == "-" else Path(sys.argv[2])
     sio = SocketIO()
     register_handlers(sio)
     app, _ = make_app(server_session_dir=session_dir, socketio=sio)

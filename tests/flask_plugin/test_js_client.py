@@ -42,6 +42,14 @@ def test_foreign_origin_is_refused(base_url: str, transport: str) -> None:
     assert run_scenario(CLIENT, base_url, f"same-origin-{transport}") == {"connected": True}
 
 
+def test_cookie_session_logout_reaches_open_sockets() -> None:
+    node_modules()
+    with serve(["-m", "tests.flask_plugin.live_server", str(free_port()), "-"]) as url:
+        result = run_scenario(CLIENT, url, "login")
+    assert result["before"] == ["alice", "alice", None]
+    assert result["after"] == [None, None]  # the logout response's cookie was followed
+
+
 @pytest.mark.parametrize("mode", ["eventlet", "gevent"])
 def test_run_under_green_threads(mode: str, tmp_path: Path) -> None:
     node_modules()
