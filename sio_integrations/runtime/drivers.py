@@ -14,6 +14,7 @@ whenever it is installed).
 
 from __future__ import annotations
 
+import asyncio
 import http
 import importlib
 import inspect
@@ -95,6 +96,12 @@ class _EngineioAsyncWebSocket:
     async def receive(self) -> str | bytes | None:
         try:
             data = await self._ws.wait()
+        except asyncio.CancelledError:
+            # Sanic's recv() raises CancelledError when the peer goes away: that is a
+            # closed transport unless our own task is the one being cancelled
+            if _being_cancelled():
+                raise
+            return None
         except Exception:
             return None
         return data if isinstance(data, (str, bytes)) else None
@@ -104,6 +111,14 @@ class _EngineioAsyncWebSocket:
             await self._ws.close()
         except Exception:
             pass
+
+
+def _being_cancelled() -> bool:
+    """Whether the running task itself is being cancelled (Python 3.10 cannot tell a
+    cancelled task from a ``CancelledError`` raised by a callee: assume it is)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or bool(cancelling())
 
 
 class AsyncDriver:
@@ -135,7 +150,16 @@ class AsyncDriver:
         environ = self._async["translate_request"](*args, **kwargs)
         if inspect.isawaitable(environ):
             environ = await environ
-        return dict(environ)
+        environ = dict(environ)
+        # engineio's Sanic and Tornado translations hard-code 127.0.0.1 as the peer
+        peer = None
+        if self.mode == "sanic" and args:
+            peer = getattr(args[0], "ip", None)
+        elif self.mode == "tornado" and args:
+            peer = getattr(getattr(args[0], "request", None), "remote_ip", None)
+        if peer:
+            environ["REMOTE_ADDR"] = peer
+        return environ
 
     def is_websocket(self, environ: Environ) -> bool:
         return wants_websocket(environ)

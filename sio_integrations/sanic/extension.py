@@ -12,9 +12,7 @@ the workers' servers share emits and rooms through the queue.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -24,7 +22,7 @@ from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
 from ..runtime.sockets import positional_capacity
-from .bridge import REQUEST_KEY, get_handshake
+from .bridge import get_handshake
 from .config import PREFIX, config_options, plugin_setting, server_kwargs, server_options
 from .cors import OriginPolicy, sanic_ext_cors, strip_engine_cors
 
@@ -81,7 +79,7 @@ class SocketIO:
             options.cors_allowed_origins = OriginPolicy(options.cors_allowed_origins,
                                                         explicit=explicit)
         self.options = options
-        server = _SanicServer(**server_kwargs(options))
+        server = AsyncServer(**server_kwargs(options))
         for register in self._deferred:
             register(server)
         self._deferred.clear()
@@ -121,13 +119,7 @@ class SocketIO:
 
     def _endpoint_handler(self) -> Callable[[Any], Awaitable[Any]]:
         async def socketio_endpoint(request: Any) -> Any:
-            try:
-                response = await self.server.handle_request(request)
-            except asyncio.CancelledError:
-                if _cancelled_from_outside():
-                    raise
-                await self._websocket_gone(request)
-                return None
+            response = await self.server.handle_request(request)
             settings = sanic_ext_cors(request.app)
             if settings is not None and response is not None:
                 strip_engine_cors(response, settings)
@@ -137,16 +129,6 @@ class SocketIO:
         # handlers marked as websocket handlers (long-polling still returns responses)
         socketio_endpoint.is_websocket = True  # type: ignore[attr-defined]
         return socketio_endpoint
-
-    async def _websocket_gone(self, request: Any) -> None:
-        """Sanic's websocket ``recv()`` raises ``CancelledError`` when the peer goes away,
-        which the engine's reader does not take for a closed transport: close the
-        session here, as the reader would have ("transport close")."""
-        server = self.server
-        eio_sid = request.args.get("sid") or getattr(server, "opened_by", {}).get(request)
-        if eio_sid and server.eio.is_connected(eio_sid) and (
-                server.eio.transport(eio_sid) == "websocket"):
-            await server.eio.close(eio_sid, "transport close")
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -244,29 +226,6 @@ class SocketIO:
 
     async def disconnect(self, sid: str, namespace: str | None = None) -> None:
         await self.server.disconnect(sid, namespace)
-
-
-def _cancelled_from_outside() -> bool:
-    """Whether the running task itself is being cancelled (not just a ``recv()`` that
-    raised ``CancelledError``). Without ``Task.cancelling`` (Python 3.10) assume it is."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return cancelling is None or cancelling() > 0
-
-
-class _SanicServer(AsyncServer):
-    """The server of a Sanic app: remembers which request opened each Engine.IO session,
-    so that a websocket that vanished can be closed (see ``SocketIO._websocket_gone``)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.opened_by: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-    async def engine_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
-        request = environ.get(REQUEST_KEY)
-        if request is not None:
-            self.opened_by[request] = eio_sid
-        await super().engine_connect(eio_sid, environ)
 
 
 class _ConnectHandler:
