@@ -27,7 +27,7 @@ def main() -> None:
         import sio_integrations  # noqa: F401
     except ImportError:  # run from a checkout without installing the package
         sys.path.insert(1, str(HERE.parents[1]))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "chatsite.settings"  # this example's, always
     if args.db:
         os.environ["DJANGO_CHAT_DB"] = args.db
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
+from ..runtime.asgi import Receive, Scope, Send
 from . import conf
 from .consumers import SocketIOConsumer
 
@@ -51,6 +53,24 @@ def socketio_urlpatterns(middleware: Callable[[Any], Any] | None = None, *,
         app = middleware(app)
     pattern = rf"^{re.escape(socketio_path(path))}/$"
     return [re_path(pattern, app, name="socketio")]
+
+
+class HandshakeMiddleware:
+    """Runs ``with_middleware`` for requests opening a connection (no ``sid`` in the
+    query), ``without`` for the requests of an existing Engine.IO session."""
+
+    def __init__(self, with_middleware: Any, without: Any) -> None:
+        self.with_middleware = with_middleware
+        self.without = without
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string") or b""
+        if isinstance(query, bytes):
+            query = query.decode("latin-1")
+        if "sid" in parse_qs(query):
+            await self.without(scope, receive, send)
+        else:
+            await self.with_middleware(scope, receive, send)
 
 
 def socketio_application(django_app: Any, *, path: str | None = None) -> Any:

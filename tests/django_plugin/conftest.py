@@ -7,7 +7,6 @@ test folders never import Django.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +21,14 @@ _DB_DIR = tempfile.mkdtemp(prefix="sio-django-")
 DB_PATH = str(Path(_DB_DIR) / "db.sqlite3")
 
 if not settings.configured:
-    os.environ["SIO_TEST_DB"] = DB_PATH
     from tests.django_plugin.project import settings as project_settings
 
-    settings.configure(**{name: getattr(project_settings, name)
-                          for name in dir(project_settings) if name.isupper()})
+    values = {name: getattr(project_settings, name)
+              for name in dir(project_settings) if name.isupper()}
+    values["DATABASES"] = {"default": {**project_settings.DATABASES["default"],
+                                       "NAME": DB_PATH}}
+    values.pop("CHANNEL_LAYERS", None)  # in process: no layer unless a test sets one
+    settings.configure(**values)
     django.setup()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -25,9 +26,10 @@ def chat_url() -> Iterator[str]:
     port = free_port()
     db = str(Path(tempfile.mkdtemp(prefix="sio-django-chat-")) / "db.sqlite3")
     log = tempfile.TemporaryFile()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SIO_TEST"))}
     process = subprocess.Popen([sys.executable, str(EXAMPLE / "run.py"), "--host", "127.0.0.1",
                                 "--port", str(port), "--db", db],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         try:
             wait_for_port(port, 60, "django_chat")

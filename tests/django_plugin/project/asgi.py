@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_plugin.project.settings")
+from django.conf import settings
+
+if not settings.configured:  # a real server; in-process tests configured Django already
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_plugin.project.settings")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 
