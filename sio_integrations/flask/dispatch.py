@@ -53,6 +53,8 @@ class Registry:
         #: namespace ('*': all) -> class-based namespace
         self.classes: dict[str, Namespace] = {}
         self.error_handlers: dict[str, ErrorHandler] = {}
+        #: run before every handler except ``disconnect`` (see SocketIO.before_event)
+        self.before_event: list[Callable[[], Any]] = []
         self.default_error_handler: ErrorHandler | None = None
 
     def namespaces(self) -> set[str]:
@@ -214,10 +216,11 @@ class AppState:
 
     def _run(self, record: SocketRecord, event: str, args: tuple[Any, ...]) -> Any:
         handler, wants_name = self.registry.find(event, record.namespace)
-        if handler is None:
+        hooks = self.registry.before_event if event != "disconnect" else []
+        if handler is None and not hooks:
             return None
         call_args = (event, *args) if wants_name else args
-        if event in _LIFECYCLE:
+        if handler is not None and event in _LIFECYCLE:
             # connect(auth) or connect(); disconnect(reason) or disconnect()
             capacity = (handler.capacity if isinstance(handler, _ClassHandler)
                         else positional_capacity(handler))
@@ -225,7 +228,11 @@ class AppState:
         with event_context(self.app, record, event, args,
                            per_connection=self.per_connection_sessions):
             try:
-                return handler(*call_args)
+                for hook in hooks:
+                    verdict = hook()
+                    if verdict is not None:  # the event stops here
+                        return False if event == "connect" else verdict
+                return handler(*call_args) if handler is not None else None
             except ConnectionRefusedError:
                 raise
             except Exception as exc:

@@ -183,6 +183,19 @@ class SocketIO:
         self.registry.default_error_handler = handler
         return handler
 
+    def before_event(self, hook: F) -> F:
+        """Decorator for a function run before every event's handler, in its context.
+
+        Flask's ``before_request`` for Socket.IO (which it never runs): it takes no
+        arguments (``request.event``, ``request.namespace``, ``current_user`` are there)
+        and returns None to let the event through. Anything else stops it: for
+        ``connect`` the connection is refused, for other events the value is the
+        acknowledgement. Not run for ``disconnect``. Exceptions go to the error handlers.
+        """
+        self.registry.before_event.append(hook)
+        self._mount()
+        return hook
+
     def _mount(self) -> None:
         for state in self._states:
             state.mount_namespaces()

@@ -494,3 +494,51 @@ def test_refused_test_client_can_connect_again() -> None:
     assert client.emit("hi", callback=True) == "hello"
     client.close()
     assert client.eio_sid is None
+
+
+def test_before_event_hooks() -> None:
+    app, sio = _app()
+    seen: list[Any] = []
+
+    @sio.before_event
+    def record() -> None:
+        seen.append((request.event["message"], request.namespace))
+
+    @sio.before_event
+    def gate() -> Any:
+        message = request.event["message"]
+        if message == "connect" and request.args.get("deny"):
+            return False
+        if message == "forbidden":
+            return {"error": "forbidden"}
+        if message == "explode":
+            raise ValueError("hook failed")
+        return None
+
+    @sio.on("forbidden")
+    def forbidden() -> str:
+        seen.append("handler ran")
+        return "no"
+
+    @sio.on("allowed")
+    def allowed() -> str:
+        return "yes"
+
+    @sio.on("explode")
+    def explode() -> str:
+        return "unreachable"
+
+    @sio.on_error_default
+    def error(exc: Exception) -> str:
+        return f"error: {exc}"
+
+    denied = sio.test_client(app, query_string="deny=1")
+    assert not denied.is_connected()
+    client = sio.test_client(app)  # no connect handler: the hooks still run
+    assert client.emit("allowed", callback=True) == "yes"
+    assert client.emit("forbidden", callback=True) == {"error": "forbidden"}
+    assert client.emit("explode", callback=True) == "error: hook failed"
+    assert "handler ran" not in seen
+    assert seen[:3] == [("connect", "/"), ("connect", "/"), ("allowed", "/")]
+    client.disconnect()
+    assert seen[-1] == ("explode", "/")  # not run for disconnect
