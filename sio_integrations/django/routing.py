@@ -44,13 +44,16 @@ def socketio_urlpatterns(middleware: Callable[[Any], Any] | None = None, *,
 
     ``middleware`` wraps the consumer (``AuthMiddlewareStack`` in the ``"http"`` router,
     so that long-polling connections get ``scope["user"]`` and ``scope["session"]`` too
-    without wrapping the Django application).
+    without wrapping the Django application). It runs for the request that opens a
+    connection only: the server keeps that request's scope, and the long-polling requests
+    that follow (one every few seconds per client) skip the session and user queries.
     """
     from django.urls import re_path  # type: ignore[import-untyped]
 
-    app: Any = SocketIOConsumer.as_asgi()
+    consumer = SocketIOConsumer.as_asgi()
+    app: Any = consumer
     if middleware is not None:
-        app = middleware(app)
+        app = HandshakeMiddleware(middleware(consumer), consumer)
     pattern = rf"^{re.escape(socketio_path(path))}/$"
     return [re_path(pattern, app, name="socketio")]
 
