@@ -141,6 +141,15 @@ def chat_scenario(browser: Browser, adapter: ExampleAdapter, server: ServerProce
         expect(adapter.users(alice)).to_have_text(["alice", "bob"])
         expect(adapter.users(s.page("carol"))).to_have_text(["carol"])
         exchange(adapter, s.pages, "alice", "bob", "carol", "after-restart")
+
+        # alice moves to carol's room: she leaves bob's list, appears in carol's, and her
+        # message list starts afresh
+        adapter.join(alice, other)
+        expect(adapter.users(alice)).to_have_text(["alice", "carol"])
+        expect(adapter.users(s.page("carol"))).to_have_text(["alice", "carol"])
+        expect(adapter.users(s.page("bob"))).to_have_text(["bob"])
+        expect(adapter.any_message(alice, "after-restart")).to_have_count(0)
+        exchange(adapter, s.pages, "carol", "alice", "bob", "moved")
     return notes
 
 

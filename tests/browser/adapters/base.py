@@ -73,6 +73,13 @@ class ExampleAdapter:
         """The message lines saying ``text`` from ``username``."""
         raise NotImplementedError
 
+    def any_message(self, page: Page, fragment: str) -> Locator:
+        """User message lines whose text contains ``fragment``."""
+        return self.message_lines(page).filter(has_text=fragment)
+
+    def message_lines(self, page: Page) -> Locator:
+        raise NotImplementedError
+
     def users(self, page: Page) -> Locator:
         """One element per user in the current room, text = username, sorted."""
         return page.locator("#users li")

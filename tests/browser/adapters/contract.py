@@ -4,6 +4,7 @@ docs/browser_tests.md): ``run.py --host --port``, ``/login`` form, ``#status``, 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -56,8 +57,11 @@ class ContractExample(ExampleAdapter):
         page.locator("#text").fill(text)
         page.locator("#text").press("Enter")
 
+    def message_lines(self, page: Page) -> Locator:
+        return page.locator("#messages li")
+
     def messages(self, page: Page, username: str, text: str) -> Locator:
-        return page.locator("#messages li").get_by_text(f"{username}: {text}", exact=True)
+        return self.message_lines(page).get_by_text(f"{username}: {text}", exact=True)
 
     def recover(self, page: Page, base_url: str, username: str, room: str) -> bool:
         # Ask the server (with this context's cookies) whether the login survived the
@@ -86,3 +90,22 @@ class ContractExample(ExampleAdapter):
             assert answer.status != 200, "a wrong password logged in"
         finally:
             page.close()
+        assert_anonymous_socket_refused(context, base_url)
+
+
+def assert_anonymous_socket_refused(context: BrowserContext, base_url: str) -> None:
+    """Without a login, a Socket.IO connection to "/" must be refused: either the Engine.IO
+    handshake fails or the namespace CONNECT is answered with CONNECT_ERROR (``44``)."""
+    endpoint = base_url + "/socket.io/?EIO=4&transport=polling"
+    handshake = context.request.get(endpoint)
+    if handshake.status != 200:
+        return  # refused before any Socket.IO exchange
+    opened = handshake.text()
+    assert opened.startswith("0{"), f"not an Engine.IO handshake: {opened[:200]!r}"
+    sid = json.loads(opened[1:])["sid"]
+    posted = context.request.post(f"{endpoint}&sid={sid}", data="40",
+                                  headers={"Content-Type": "text/plain;charset=UTF-8"})
+    assert posted.ok, f"CONNECT not accepted for delivery: {posted.status}"
+    packets = context.request.get(f"{endpoint}&sid={sid}").text().split("\x1e")
+    assert not any(p.startswith("40") for p in packets), f"anonymous socket accepted: {packets}"
+    assert any(p.startswith("44") for p in packets), f"no CONNECT_ERROR: {packets}"

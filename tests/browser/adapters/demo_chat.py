@@ -39,8 +39,11 @@ class DemoChat(ExampleAdapter):
         page.locator("#text").fill(text)
         page.locator("#text").press("Enter")
 
+    def message_lines(self, page: Page) -> Locator:
+        return page.locator("#messages li:not(.system)")
+
     def messages(self, page: Page, username: str, text: str) -> Locator:
         # a line is <li><time/><b>nickname</b><span>text</span></li>
-        return (page.locator("#messages li:not(.system)")
+        return (self.message_lines(page)
                 .filter(has=page.locator("b").get_by_text(username, exact=True))
                 .filter(has=page.locator("span").get_by_text(text, exact=True)))

@@ -43,8 +43,11 @@ class FastAPIChat(ExampleAdapter):
         page.locator("#say input[name=text]").fill(text)
         page.locator("#say input[name=text]").press("Enter")
 
+    def message_lines(self, page: Page) -> Locator:
+        return page.locator("#log p:not(.system):not(.error)")
+
     def messages(self, page: Page, username: str, text: str) -> Locator:
-        return page.locator("#log p").get_by_text(f"{username}: {text}", exact=True)
+        return self.message_lines(page).get_by_text(f"{username}: {text}", exact=True)
 
     def recover(self, page: Page, base_url: str, username: str, room: str) -> bool:
         # Tokens live in the server's memory: after a restart the reconnect is refused and
