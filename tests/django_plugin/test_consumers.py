@@ -87,6 +87,12 @@ async def test_rooms_and_disconnect_handler(users: dict[str, Any]) -> None:
     assert sorted(u for u, _ in seen["disconnected"]) == ["alice", "bob"]
 
 
+async def test_emit_from_a_sync_handler(users: dict[str, Any]) -> None:
+    async with SocketIOCommunicator(application(), user=users["bob"], origin=ORIGIN) as bob:
+        assert await bob.call("shout", "hey") == ["done"]
+        assert await bob.wait_for("shouted") == ["HEY"]
+
+
 async def test_class_namespace_with_login_and_orm(users: dict[str, Any]) -> None:
     async with SocketIOCommunicator(application(), namespace="/admin", user=users["alice"],
                                     origin=ORIGIN) as admin:

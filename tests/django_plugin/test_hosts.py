@@ -105,3 +105,30 @@ async def test_force_login_cookie_is_a_real_session(users: dict[str, Any]) -> No
     name, value = await sync_to_async(force_login_cookie)(users["alice"])
     session = await Session.objects.aget(session_key=value)
     assert session.get_decoded()["_auth_user_id"] == str(users["alice"].pk)
+
+
+@pytest.mark.asyncio
+async def test_cache_sessions_and_cors_headers_origins(users: dict[str, Any]) -> None:
+    """Any SESSION_ENGINE (here the cache); django-cors-headers' origins on both transports."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.cache import SessionStore
+    from django.core.asgi import get_asgi_application as django_asgi
+
+    from sio_integrations.django.asgi import get_asgi_application
+
+    apps = ["corsheaders", *settings.INSTALLED_APPS]
+    with override_settings(SESSION_ENGINE="django.contrib.sessions.backends.cache",
+                           INSTALLED_APPS=apps,
+                           CORS_ALLOWED_ORIGINS=["https://app.example.com"]):
+        app = get_asgi_application(django_asgi())
+        for transport in ("websocket", "polling"):
+            async with SocketIOCommunicator(app, user=users["bob"], transport=transport,
+                                            origin="https://app.example.com") as bob:
+                assert await bob.call("session_set", "where", transport) == [True]
+                key = dict(bob.headers)[b"cookie"].decode().split("=", 1)[1]
+            stored = await sync_to_async(lambda k=key: SessionStore(k).load())()
+            assert stored["where"] == transport
+            foreign = SocketIOCommunicator(app, user=users["bob"], transport=transport,
+                                           origin="https://other.example.com")
+            with pytest.raises(ConnectionRefusedError):
+                await foreign.connect()

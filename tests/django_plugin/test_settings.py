@@ -125,3 +125,19 @@ def test_origin_policy_follows_allowed_hosts_and_cors_headers() -> None:
         assert origin_allowed("http://testserver")  # ALLOWED_HOSTS still counts
         with override_settings(CORS_ALLOW_ALL_ORIGINS=True, CORS_ALLOW_CREDENTIALS=True):
             assert "sio_integrations.E004" in ids(check_settings())
+
+
+def test_channels_missing_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def without_channels(name: str, *args: Any) -> Any:
+        return None if name == "channels" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_channels)
+    layers = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        (error,) = check_settings()
+        assert error.id == "sio_integrations.E005"
+        assert "sio-integrations[django]" in error.hint

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from sio_integrations import exceptions
 from sio_integrations.django import (
     Namespace,
+    emit,
     get_http_session,
     get_scope,
     get_user,
@@ -47,6 +48,13 @@ async def awhoami(sid: str) -> dict[str, Any]:
     user = get_user(sid)
     count = await User.objects.filter(username=user.username).acount()  # async ORM
     return {"user": user.username, "count": count}
+
+
+@sio.event
+def shout(sid: str, text: str) -> str:
+    # the one-call emit() from synchronous code, here inside a sync handler
+    emit("shouted", text.upper(), to=sid)
+    return "done"
 
 
 @sio.event
