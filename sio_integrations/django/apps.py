@@ -44,6 +44,8 @@ def autodiscover() -> None:
 
 def _setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting in WATCHED_SETTINGS:
+        from . import scaleout
         from .server import sio
 
         sio.reset()
+        scaleout.reset()

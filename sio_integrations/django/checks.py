@@ -3,7 +3,7 @@
 E001 ``SOCKETIO`` is not a dict           E002 unknown ``SOCKETIO`` key
 E003 invalid value (wrong type/range)     E004 any origin allowed with credentials
 E005 Channels needed but not installed    E006 ``CHANNEL_LAYER`` names no layer
-E007 invalid host key (``PATH``, ...)
+E007 invalid host key (``PATH``, ...)       E008 an ``ASYNC_MODE`` Django cannot serve
 W001 in-memory channel layer (one process only)
 W002 ``ALLOWED_HOSTS = ["*"]`` lets any site open sockets with the user's cookies
 W003 channel layer ignored by a synchronous server
@@ -20,6 +20,7 @@ from typing import Any
 from django.core import checks  # type: ignore[import-untyped]
 
 from ..errors import ConfigurationError
+from ..options import ASYNC_MODES_SYNC
 from . import conf
 
 TAG = "sio_integrations"
@@ -44,6 +45,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     except (ConfigurationError, TypeError, ValueError) as exc:
         errors.append(checks.Error(str(exc), id=ID + "E003"))
         return errors
+    if options.async_mode not in ("asgi", *ASYNC_MODES_SYNC):
+        errors.append(checks.Error(
+            f"SOCKETIO['ASYNC_MODE'] {options.async_mode!r} cannot serve Django",
+            hint="'asgi' (Channels or ASGI Django, the default) or a WSGI mode: "
+                 + ", ".join(repr(m) for m in ASYNC_MODES_SYNC), id=ID + "E008"))
     errors += _origins(options.cors_allowed_origins, options.cors_credentials,
                        explicit="cors_allowed_origins" in conf.option_values())
     errors += _channels(conf.is_async_mode(options.async_mode))

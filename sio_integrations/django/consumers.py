@@ -19,7 +19,7 @@ from ..runtime.asgi import Receive, Scope, Send
 from .server import ProjectServer, sio
 
 #: servers that handled a request in this process (emit() sends through them)
-serving: weakref.WeakSet[AsyncServer] = weakref.WeakSet()
+serving: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class SocketIOConsumer:

@@ -24,7 +24,9 @@ def emit(event: str, data: Any = None, *, to: Any = None, room: Any = None,
     """Emit ``event`` to a sid, a room, a list of rooms or everyone, from sync code."""
     server = sio.server
     if not isinstance(server, AsyncServer):  # the WSGI server: already synchronous
-        server.emit(event, data, to=to, room=room, skip_sid=skip_sid, namespace=namespace)
+        emitter = None if server in serving else scaleout.sync_external_emitter()
+        target: Any = emitter if emitter is not None else server
+        target.emit(event, data, to=to, room=room, skip_sid=skip_sid, namespace=namespace)
         return
     if in_event_loop():
         raise LocalProtocolError("emit() is for synchronous code: use await aemit(...)")

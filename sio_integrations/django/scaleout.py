@@ -64,6 +64,40 @@ def external_emitter() -> Any:
     return None
 
 
+_sync_emitters: dict[str, Any] = {}
+
+
+def sync_external_emitter() -> Any:
+    """The synchronous ``Emitter`` for ``MESSAGE_QUEUE`` (one per URL, kept), or None.
+
+    For WSGI projects: the channel layer is an asyncio API, so only a message queue URL
+    connects a synchronous project's processes.
+    """
+    options = conf.server_options()
+    url = getattr(options, "message_queue", None)
+    if not url:
+        return None
+    emitter = _sync_emitters.get(url)
+    if emitter is None:
+        from ..runtime._sync.pubsub_managers import Emitter
+
+        emitter = Emitter(url, channel=options.channel, options=options.message_queue_options,
+                          **_manager_options(options))
+        _sync_emitters[url] = emitter
+    return emitter
+
+
+def reset() -> None:
+    """Forget the kept emitters (the settings changed)."""
+    emitters = list(_sync_emitters.values())
+    _sync_emitters.clear()
+    for emitter in emitters:
+        try:
+            emitter.manager.shutdown()
+        except Exception:  # a broker that is gone already
+            logger.debug("closing an emitter failed", exc_info=True)
+
+
 def client_manager(*, is_async: bool, options: Any = None) -> Any:
     """The manager of the project's server over the channel layer, or None (the default).
 

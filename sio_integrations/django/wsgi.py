@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..runtime._sync.server import Server
 from ..runtime.wsgi import WSGIApp
+from .consumers import serving
 from .routing import socketio_path
 from .server import sio
 
@@ -33,7 +34,9 @@ class _ProjectServerApp:
                 f"('threading', 'eventlet', 'gevent'), not {server.async_mode!r}")
 
     def handle_request(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return sio.server.handle_request(environ, start_response)
+        server = sio.server
+        serving.add(server)
+        return server.handle_request(environ, start_response)
 
 
 def get_wsgi_application(django_app: Any = None, **wsgi_options: Any) -> WSGIApp:

@@ -70,3 +70,34 @@ async def test_auth_middleware_runs_for_the_handshake_only(users: dict[str, Any]
         for _ in range(3):
             assert (await alice.call("whoami"))[0]["user"] == "alice"
     assert len(calls) == 1 and "sid=" not in calls[0]
+
+
+def test_wsgi_project_emits_through_the_message_queue_when_not_serving(
+        redis_server: Any) -> None:
+    """A WSGI project's Celery task/command: emit() publishes with a kept sync Emitter."""
+    import redis
+
+    settings = {"ASYNC_MODE": "threading", "MESSAGE_QUEUE": redis_server.url,
+                "CHANNEL": "sio-django-wsgi"}
+    subscriber = redis.Redis.from_url(redis_server.url).pubsub()
+    subscriber.subscribe("sio-django-wsgi")
+    try:
+        assert subscriber.get_message(timeout=5)["type"] == "subscribe"
+        with override_settings(SOCKETIO=settings):
+            emit("news", {"text": "from a task"}, to="room-2")
+            for _ in range(50):  # bounded: skip anything but our message
+                message = subscriber.get_message(timeout=5)
+                if message is not None and message["type"] == "message":
+                    break
+            assert message is not None
+            decoded = ClusterCodec().decode(message["data"])
+            assert decoded["ev"] == "news" and decoded["args"] == [{"text": "from a task"}]
+    finally:
+        subscriber.close()
+
+
+def test_async_mode_django_cannot_serve_is_reported() -> None:
+    from sio_integrations.django.checks import check_settings
+
+    with override_settings(SOCKETIO={"ASYNC_MODE": "aiohttp"}):
+        assert "sio_integrations.E008" in [m.id for m in check_settings()]
