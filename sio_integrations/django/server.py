@@ -168,9 +168,12 @@ class ProjectServer:
         server.on(event, wrap(func, event, ns, lambda: server), namespace=ns)
 
     def _default_connects(self, server: AsyncServer | Server) -> None:
-        """Namespaces without a ``connect`` handler still record their connections."""
-        namespaces = {ns for _, _, ns in self._handlers if ns != "*"} | {"/"}
+        """Namespaces without a ``connect`` handler still record their connections (for
+        ``get_user`` in ``disconnect``); a catch-all ``connect`` records them all."""
         with_connect = {ns for event, _, ns in self._handlers if event == "connect"}
+        if "*" in with_connect:
+            return
+        namespaces = {ns for _, _, ns in self._handlers if ns != "*"}
         with_connect |= {getattr(n, "namespace", None) or "/" for n in self._namespaces}
         default: Callable[..., Any] = (handlers.aremember_connect
                                        if isinstance(server, AsyncServer)

@@ -141,3 +141,22 @@ def test_channels_missing_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
         (error,) = check_settings()
         assert error.id == "sio_integrations.E005"
         assert "sio-integrations[django]" in error.hint
+
+
+def test_default_connect_handlers_never_shadow_the_projects() -> None:
+    from sio_integrations.django import ProjectServer
+
+    def handler(*args: Any) -> None:
+        return None
+
+    project = ProjectServer()
+    project.on("ev", handler, namespace="/chat")
+    # a namespace without connect handler records its connections with a default one
+    assert "connect" in project.server.handlers["/chat"]
+    assert "/" not in project.server.handlers  # nothing registered there: nothing added
+
+    project = ProjectServer()
+    project.on("connect", handler, namespace="*")
+    project.on("ev", handler, namespace="/chat")
+    # the catch-all connect stays in charge of /chat
+    assert "connect" not in project.server.handlers["/chat"]
