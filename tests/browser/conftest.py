@@ -14,14 +14,25 @@ from .availability import chromium_path, unavailable
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="package")
-def artifacts_root() -> Path:
+def artifacts_dir() -> Path:
     """Screenshots and server logs: $SIO_ARTIFACTS_DIR/browser or tests/browser/artifacts
     (git-ignored)."""
     configured = os.environ.get("SIO_ARTIFACTS_DIR")
-    root = Path(configured) / "browser" if configured else HERE / "artifacts"
+    return Path(configured) / "browser" if configured else HERE / "artifacts"
+
+
+@pytest.fixture(scope="package")
+def artifacts_root() -> Path:
+    root = artifacts_dir()
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    ran = any(getattr(report, "nodeid", "").startswith("tests/browser/")
+              for reports in terminalreporter.stats.values() for report in reports)
+    if ran and artifacts_dir().is_dir():
+        terminalreporter.write_line(f"browser screenshots and server logs: {artifacts_dir()}")
 
 
 @pytest.fixture(scope="package")
