@@ -46,7 +46,7 @@ def run_node(scenario: str, *urls: str) -> dict[str, Any]:
     node = require_tool("node")
     node_modules()
     done = subprocess.run([node, str(JS_DIR / "client.js"), scenario, *urls],
-                          capture_output=True, text=True, timeout=60, cwd=JS_DIR)
+                          capture_output=True, text=True, timeout=90, cwd=JS_DIR)
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -62,7 +62,7 @@ def start_node(scenario: str, *urls: str) -> subprocess.Popen[str]:
 
 
 def read_line(process: subprocess.Popen[str]) -> str:
-    """The next stdout line of ``process`` (the node scripts end themselves in 20 s)."""
+    """The next stdout line of ``process`` (the node scripts end themselves within 45 s)."""
     assert process.stdout is not None
     return process.stdout.readline().strip()
 

@@ -5,7 +5,7 @@
 const { io } = require("socket.io-client");
 
 const [scenario, base, other] = process.argv.slice(2);
-const deadline = setTimeout(() => finish({ error: "timeout" }), 20000);
+const deadline = setTimeout(() => finish({ error: "timeout" }), 45000);
 
 function finish(result) {
   clearTimeout(deadline);
@@ -95,7 +95,7 @@ async function origin() {
 
 async function clusterReady(urls) {
   // bounded: every node listens and has heard the others' heartbeats
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 600; i++) {
     const states = await Promise.all(urls.map(async (u) => (await fetch(u + "/cluster")).json()));
     if (states.every((s) => s.connected && s.nodes >= urls.length - 1)) return states;
     await new Promise((r) => setTimeout(r, 50));
