@@ -87,6 +87,15 @@ async def test_rooms_and_disconnect_handler(users: dict[str, Any]) -> None:
     assert sorted(u for u, _ in seen["disconnected"]) == ["alice", "bob"]
 
 
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_communicator_binary_round_trip(users: dict[str, Any], transport: str) -> None:
+    async with SocketIOCommunicator(application(), user=users["bob"], origin=ORIGIN,
+                                    transport=transport) as bob:
+        blob = bytes(range(256))
+        assert await bob.call("echo", blob, {"nested": [b"\x00", 1]}) == [
+            blob, {"nested": [b"\x00", 1]}]
+
+
 async def test_emit_from_a_sync_handler(users: dict[str, Any]) -> None:
     async with SocketIOCommunicator(application(), user=users["bob"], origin=ORIGIN) as bob:
         assert await bob.call("shout", "hey") == ["done"]

@@ -51,6 +51,11 @@ async def awhoami(sid: str) -> dict[str, Any]:
 
 
 @sio.event
+async def echo(sid: str, *args: Any) -> tuple[Any, ...]:
+    return args
+
+
+@sio.event
 def shout(sid: str, text: str) -> str:
     # the one-call emit() from synchronous code, here inside a sync handler
     emit("shouted", text.upper(), to=sid)
