@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, BrowserContext, Page, Request, WebSocketRoute, expect
 
@@ -16,6 +17,9 @@ from .adapters.base import UI_TIMEOUT
 from .servers import ServerProcess
 
 SOCKET_IO = re.compile(r"/socket\.io/")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+#: the banner of the official bundle (dist/socket.io*.js) from npm
+OFFICIAL_CLIENT = re.compile(r"\* Socket\.IO v4\.8\.\d+\b")
 
 
 def wait_for(page: Page, condition: Callable[[], bool], what: str,
@@ -37,13 +41,35 @@ class Session:
     shots: Path
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
     pages: dict[str, Page] = field(default_factory=dict)
+    #: requests that left the loopback interface (a CDN, fonts...): there must be none
+    external: list[str] = field(default_factory=list)
+    #: scripts the pages loaded
+    scripts: list[str] = field(default_factory=list)
 
     def context(self, user: str) -> BrowserContext:
         if user not in self.contexts:
             ctx = self.browser.new_context(viewport={"width": 1000, "height": 700})
             ctx.set_default_timeout(UI_TIMEOUT)
+            ctx.on("request", self._seen)
             self.contexts[user] = ctx
         return self.contexts[user]
+
+    def _seen(self, request: Request) -> None:
+        url = urlsplit(request.url)
+        if url.scheme in ("http", "https") and url.hostname not in LOOPBACK:
+            self.external.append(request.url)
+        if request.resource_type == "script":
+            self.scripts.append(request.url)
+
+    def assert_offline_with_official_client(self, base_url: str) -> None:
+        """Nothing fetched from the internet, and the socket.io-client bundle from npm is
+        served by the example itself."""
+        assert not self.external, f"requests left the machine: {self.external}"
+        ctx = next(iter(self.contexts.values()))
+        bundles = [url for url in dict.fromkeys(self.scripts)
+                   if OFFICIAL_CLIENT.search(ctx.request.get(url).text()[:300])]
+        assert bundles, f"no socket.io-client 4.8.x bundle among {self.scripts}"
+        assert all(url.startswith(base_url + "/") for url in bundles), bundles
 
     def page(self, user: str) -> Page:
         if user not in self.pages or self.pages[user].is_closed():
@@ -150,6 +176,7 @@ def chat_scenario(browser: Browser, adapter: ExampleAdapter, server: ServerProce
         expect(adapter.users(s.page("bob"))).to_have_text(["bob"])
         expect(adapter.any_message(alice, "after-restart")).to_have_count(0)
         exchange(adapter, s.pages, "carol", "alice", "bob", "moved")
+        s.assert_offline_with_official_client(base)
     return notes
 
 
