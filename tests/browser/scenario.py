@@ -1,4 +1,5 @@
-"""The two scenarios every example goes through, written once over an ExampleAdapter."""
+"""The scenarios every example goes through (chat, graceful restart, long-polling only),
+written once over an ExampleAdapter."""
 
 from __future__ import annotations
 
