@@ -37,6 +37,9 @@ class ChannelLayerBroker:
 
     def layer(self) -> Any:
         """The channel layer (raises ``ConnectionError`` when it is not configured)."""
+        from .conf import require_channels
+
+        require_channels("ChannelLayerBroker")
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer(self.alias)

@@ -31,6 +31,14 @@ DJANGO_KEYS: dict[str, Any] = {
 }
 
 
+def require_channels(feature: str) -> None:
+    """Raise ``ImportError`` naming the extra to install when Channels is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("channels") is None:
+        raise ImportError(f"{feature} needs Channels: pip install 'sio-integrations[django]'")
+
+
 def option_keys() -> dict[str, str]:
     """``SOCKETIO`` key -> server option name, for every server option."""
     return {name.upper(): name for name in ServerOptions.option_names()}

@@ -84,6 +84,7 @@ def socketio_application(django_app: Any, *, path: str | None = None) -> Any:
     project's origin policy (origins.py) to websocket handshakes as to long-polling, and
     unlike the validator it lets non-browser clients (no ``Origin`` header) in.
     """
+    conf.require_channels("socketio_application()")
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
     from django.urls import re_path

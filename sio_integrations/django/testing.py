@@ -35,6 +35,7 @@ from ..protocol.engine.packets import (
 )
 from ..protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ..protocol.packets import get_serializer
+from .conf import require_channels
 
 Headers = Mapping[str, str] | Sequence[tuple[bytes, bytes]]
 
@@ -102,6 +103,7 @@ class SocketIOCommunicator:
 
     async def connect(self) -> str:
         """Open the transport and join the namespace; returns the namespace sid."""
+        require_channels("SocketIOCommunicator")
         if self.user is not None:
             name, value = await sync_to_async(force_login_cookie, thread_sensitive=True)(
                 self.user)
