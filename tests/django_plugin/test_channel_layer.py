@@ -77,3 +77,27 @@ async def test_project_server_uses_the_layer_when_configured() -> None:
             broker = sio.server.manager.bus.broker
             assert not isinstance(broker, ChannelLayerBroker)
     assert not isinstance(sio.server.manager, AsyncPubSubManager)
+
+
+async def test_redis_outage_is_a_connection_error_then_recovers(redis_server: Any) -> None:
+    """The broker contract the manager's supervisor relies on, through a real outage."""
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                          "CONFIG": {"hosts": [redis_server.url]}}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        broker = ChannelLayerBroker(group="sio-test-outage")
+        listener = broker.listen()
+        pending = asyncio.ensure_future(listener.__anext__())
+        for _ in range(500):  # bounded: until the listener joined the group
+            if await _members(broker.layer(), "sio-test-outage"):
+                break
+            await asyncio.sleep(0.01)
+        redis_server.stop()
+        try:
+            with pytest.raises(ConnectionError):
+                await asyncio.wait_for(broker.publish(b"lost"), 20)
+            with pytest.raises((ConnectionError, StopAsyncIteration)):
+                await asyncio.wait_for(pending, 20)
+        finally:
+            redis_server.start()
+        # a new listen() (what the supervisor does) works again
+        await exchange("sio-test-outage-after")
