@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import AppConfig  # type: ignore[import-untyped]
+from django.apps import AppConfig
 
 #: settings whose change rebuilds the project's server (override_settings in tests)
 WATCHED_SETTINGS = frozenset({
@@ -23,7 +23,7 @@ class SocketIOConfig(AppConfig):  # type: ignore[misc]
     default = True
 
     def ready(self) -> None:
-        from django.core.signals import setting_changed  # type: ignore[import-untyped]
+        from django.core.signals import setting_changed
 
         from . import checks  # noqa: F401  (registers the system checks)
 
@@ -33,7 +33,7 @@ class SocketIOConfig(AppConfig):  # type: ignore[misc]
 
 def autodiscover() -> None:
     """Import the ``sockets`` module (``SOCKETIO["AUTODISCOVER"]``) of every installed app."""
-    from django.utils.module_loading import autodiscover_modules  # type: ignore[import-untyped]
+    from django.utils.module_loading import autodiscover_modules
 
     from .conf import django_setting
 

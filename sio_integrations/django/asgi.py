@@ -46,7 +46,7 @@ def get_asgi_application(django_app: Any = None, **asgi_options: Any) -> ASGIApp
     server).
     """
     if django_app is None:
-        from django.core.asgi import get_asgi_application as django_asgi  # type: ignore[import-untyped]
+        from django.core.asgi import get_asgi_application as django_asgi
 
         django_app = django_asgi()
     # Django's handler refuses lifespan events: the server's services start and stop here

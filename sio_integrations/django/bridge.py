@@ -108,8 +108,8 @@ def cookies(environ: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _session_from_cookie(environ: Mapping[str, Any]) -> Any:
-    from django.apps import apps  # type: ignore[import-untyped]
-    from django.conf import settings  # type: ignore[import-untyped]
+    from django.apps import apps
+    from django.conf import settings
 
     if settings.SESSION_ENGINE == _DB_ENGINE and not apps.is_installed(
             "django.contrib.sessions"):
@@ -124,8 +124,8 @@ def _user_from_session(session: Any) -> Any:
 
     if session is None or not apps.is_installed("django.contrib.auth"):
         return None
-    from django.contrib.auth import get_user  # type: ignore[import-untyped]
-    from django.http import HttpRequest  # type: ignore[import-untyped]
+    from django.contrib.auth import get_user
+    from django.http import HttpRequest
 
     request = HttpRequest()
     request.session = session

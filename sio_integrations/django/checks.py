@@ -17,7 +17,7 @@ import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
-from django.core import checks  # type: ignore[import-untyped]
+from django.core import checks
 
 from ..errors import ConfigurationError
 from ..options import ASYNC_MODES_SYNC
@@ -97,7 +97,7 @@ def _host_keys(raw: Mapping[str, Any]) -> list[checks.CheckMessage]:
 
 
 def _origins(policy: Any, credentials: bool, *, explicit: bool) -> list[checks.CheckMessage]:
-    from django.conf import settings  # type: ignore[import-untyped]
+    from django.conf import settings
 
     from .origins import corsheaders_credentials, corsheaders_installed
 
@@ -130,7 +130,7 @@ def _origins(policy: Any, credentials: bool, *, explicit: bool) -> list[checks.C
 
 
 def _channels(is_async: bool) -> list[checks.CheckMessage]:
-    from django.apps import apps  # type: ignore[import-untyped]
+    from django.apps import apps
     from django.conf import settings
 
     errors: list[checks.CheckMessage] = []

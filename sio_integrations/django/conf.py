@@ -46,7 +46,7 @@ def option_keys() -> dict[str, str]:
 
 def raw_settings() -> Mapping[str, Any]:
     """The ``SOCKETIO`` dict (empty when unset); raises if it is not a mapping."""
-    from django.conf import settings  # type: ignore[import-untyped]
+    from django.conf import settings
 
     value = getattr(settings, SETTING, None)
     if value is None:

@@ -81,7 +81,7 @@ def _find_context(server: Any, event: str, namespace: str,
 def _call_sync(func: Callable[..., Any], context: DjangoContext | None,
                args: tuple[Any, ...]) -> Any:
     """Run a synchronous handler the way a Django request runs a view."""
-    from django.db import close_old_connections  # type: ignore[import-untyped]
+    from django.db import close_old_connections
 
     close_old_connections()
     try:

@@ -26,14 +26,14 @@ CORSHEADERS_APP = "corsheaders"
 
 def corsheaders_installed() -> bool:
     """Whether django-cors-headers is in ``INSTALLED_APPS``."""
-    from django.apps import apps  # type: ignore[import-untyped]
+    from django.apps import apps
 
     return bool(apps.is_installed(CORSHEADERS_APP))
 
 
 def allowed_hosts() -> list[str]:
     """``ALLOWED_HOSTS`` as Django's request validation sees it (DEBUG adds localhost)."""
-    from django.conf import settings  # type: ignore[import-untyped]
+    from django.conf import settings
 
     hosts = list(settings.ALLOWED_HOSTS)
     if settings.DEBUG and not hosts:
@@ -43,7 +43,7 @@ def allowed_hosts() -> list[str]:
 
 def host_allowed(origin: str) -> bool:
     """Whether the origin's host matches ``ALLOWED_HOSTS``."""
-    from django.http.request import validate_host  # type: ignore[import-untyped]
+    from django.http.request import validate_host
 
     try:
         parts = urlsplit(origin)

@@ -5,8 +5,8 @@
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
-    from django.core.asgi import get_asgi_application  # type: ignore[import-untyped]
-    from django.urls import re_path  # type: ignore[import-untyped]
+    from django.core.asgi import get_asgi_application
+    from django.urls import re_path
 
     django_app = get_asgi_application()
     from sio_integrations.django.routing import socketio_urlpatterns  # after setup
@@ -48,7 +48,7 @@ def socketio_urlpatterns(middleware: Callable[[Any], Any] | None = None, *,
     connection only: the server keeps that request's scope, and the long-polling requests
     that follow (one every few seconds per client) skip the session and user queries.
     """
-    from django.urls import re_path  # type: ignore[import-untyped]
+    from django.urls import re_path
 
     consumer = SocketIOConsumer.as_asgi()
     app: Any = consumer

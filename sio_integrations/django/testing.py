@@ -47,9 +47,9 @@ def force_login_cookie(user: Any, backend: str | None = None) -> tuple[str, str]
     """
     from importlib import import_module
 
-    from django.conf import settings  # type: ignore[import-untyped]
-    from django.contrib.auth import login  # type: ignore[import-untyped]
-    from django.http import HttpRequest  # type: ignore[import-untyped]
+    from django.conf import settings
+    from django.contrib.auth import login
+    from django.http import HttpRequest
 
     if backend is None:
         backend = settings.AUTHENTICATION_BACKENDS[0]

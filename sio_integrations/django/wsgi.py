@@ -42,7 +42,7 @@ class _ProjectServerApp:
 def get_wsgi_application(django_app: Any = None, **wsgi_options: Any) -> WSGIApp:
     """Django's WSGI application (or ``django_app``) with Socket.IO at its path."""
     if django_app is None:
-        from django.core.wsgi import get_wsgi_application as django_wsgi  # type: ignore[import-untyped]
+        from django.core.wsgi import get_wsgi_application as django_wsgi
 
         django_app = django_wsgi()
     return WSGIApp(_ProjectServerApp(), django_app, socketio_path=socketio_path(),

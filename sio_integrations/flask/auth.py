@@ -58,7 +58,7 @@ def authenticated_only(func: Any = None, *, disconnect: bool = True) -> Any:
 def is_authenticated() -> bool:
     """Whether Flask-Login's ``current_user`` is authenticated (False without Flask-Login)."""
     try:
-        from flask_login import current_user  # type: ignore[import-untyped]
+        from flask_login import current_user
     except ImportError:  # pragma: no cover - depends on the environment
         return False
     return bool(getattr(current_user, "is_authenticated", False))

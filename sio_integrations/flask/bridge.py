@@ -183,7 +183,7 @@ def handshake(auth: Any = None) -> Handshake:
 
 def _current_user() -> Any:
     try:
-        from flask_login import current_user  # type: ignore[import-untyped]
+        from flask_login import current_user
     except ImportError:
         return None
     try:

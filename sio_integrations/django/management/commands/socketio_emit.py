@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError  # type: ignore[import-untyped]
+from django.core.management.base import BaseCommand, CommandError
 
 from ...emitter import emit
 
