@@ -132,7 +132,9 @@ class ClusterCodec:
         else:
             self._msgpack = msgpack
         self.fmt = fmt
+        # python-socketio's ``json=`` option: any module with dumps/loads
         self._json = json_module or json
+        self._custom_json = json_module is not None
         if isinstance(secret, str):
             secret = secret.encode()
         if secret is not None and len(secret) < 16:
@@ -156,7 +158,9 @@ class ClusterCodec:
                 buffers: list[bytes] = []
                 message = deconstruct(message, buffers)
                 message["_bin"] = [base64.b64encode(b).decode("ascii") for b in buffers]
-            body = self._json.dumps(message, separators=(",", ":")).encode()
+            text = (self._json.dumps(message) if self._custom_json
+                    else json.dumps(message, separators=(",", ":")))
+            body = text.encode() if isinstance(text, str) else text
         if self._secret is None:
             return head + b"u" + body
         head += b"s"

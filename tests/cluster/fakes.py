@@ -56,3 +56,40 @@ class MemoryBroker:
 
     async def close(self) -> None:
         self.closed += 1
+
+
+class MuteHub(MemoryHub):
+    """A hub whose subscriptions can go silent without an error (``mute = True``): what
+    a half-dead connection behind a proxy looks like."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mute = False
+
+    def inject(self, payload: bytes) -> None:
+        if not self.mute:
+            super().inject(payload)
+
+    def broker(self) -> MemoryBroker:
+        return _ClosableBroker(self)
+
+
+class _ClosableBroker(MemoryBroker):
+    """``close()`` ends the running listens (as our real brokers do within one poll)."""
+
+    def __init__(self, hub: MemoryHub) -> None:
+        super().__init__(hub)
+        self.generation = 0
+
+    async def listen(self) -> AsyncIterator[bytes]:
+        generation = self.generation
+        async for payload in super().listen():
+            if generation != self.generation:
+                return
+            yield payload
+
+    async def close(self) -> None:
+        await super().close()
+        self.generation += 1
+        for queue in self.hub.queues:
+            queue.put_nowait(b"")  # wakes the listener, which sees the new generation

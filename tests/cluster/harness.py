@@ -114,7 +114,20 @@ class Peer:
 
     def close(self) -> None:
         if self.client.connected:
-            self.client.disconnect()
+            try:
+                self.client.disconnect()
+            except Exception:
+                pass
+
+
+def close_all(peers: list[Peer]) -> None:
+    """Disconnect peers in parallel: python-socketio's client needs ~3 s to close a
+    websocket served by Werkzeug + simple-websocket (its own server too)."""
+    threads = [threading.Thread(target=peer.close, daemon=True) for peer in peers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
 
 
 class Cluster:
@@ -145,10 +158,6 @@ class Cluster:
                    "nodes to see each other")
 
     def close(self) -> None:
-        for peer in self.peers:
-            try:
-                peer.close()
-            except Exception:
-                pass
+        close_all(self.peers)
         for node in self.nodes:
             node.stop()

@@ -9,6 +9,7 @@ server or manager operation and acknowledges with its result (or ``{"error": nam
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import faulthandler
 import json
@@ -16,6 +17,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import sio_integrations as socketio
@@ -65,6 +67,11 @@ def make_async() -> Any:
             elif name == "call":
                 return await sio.call(kw["event"], kw.get("data"), to=kw["sid"],
                                       timeout=kw.get("timeout", 5))
+            elif name == "emit_cb":
+                answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                await sio.emit(kw["event"], kw.get("data"), to=kw["sid"],
+                               callback=lambda *a: answer.set_result(list(a)))
+                return await asyncio.wait_for(answer, 5)
             elif name == "fetch":
                 return sorted((info(s) for s in await m.fetch_sockets(
                     kw.get("room"), skip=kw.get("skip"), timeout=kw.get("timeout"))),
@@ -117,6 +124,16 @@ def make_sync() -> Any:
             elif name == "call":
                 return sio.call(kw["event"], kw.get("data"), to=kw["sid"],
                                 timeout=kw.get("timeout", 5))
+            elif name == "emit_cb":
+                got: list[Any] = []
+                done = threading.Event()
+
+                def on_answer(*args: Any) -> None:
+                    got.extend(args)
+                    done.set()
+
+                sio.emit(kw["event"], kw.get("data"), to=kw["sid"], callback=on_answer)
+                return got if done.wait(5) else {"error": "TimeoutError"}
             elif name == "fetch":
                 return sorted((info(s) for s in m.fetch_sockets(
                     kw.get("room"), skip=kw.get("skip"), timeout=kw.get("timeout"))),

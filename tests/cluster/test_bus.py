@@ -157,3 +157,20 @@ async def test_close_sends_what_the_outbox_holds() -> None:
     await manager.close()
     assert [m["args"] for m in messages(hub, "emit")] == [[1], [2]]
     assert manager.health().outbox == 0 and manager.health().failed == 0
+
+
+async def test_a_deaf_listener_is_restarted(caplog: pytest.LogCaptureFixture) -> None:
+    from .fakes import MuteHub
+
+    hub = MuteHub()
+    manager = AsyncPubSubManager(hub.broker(), heartbeat_interval=0.1)
+    await manager.initialize()
+    await until(lambda: manager.health().connected)
+    hub.mute = True  # no error, just silence
+    await until(lambda: "deaf" in caplog.text, timeout=5)
+    hub.mute = False
+    await until(lambda: hub.listens >= 2 and manager.health().connected)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "deaf" in errors[0].getMessage()
+    assert manager.health().reconnects == 1
+    await manager.close()

@@ -15,7 +15,7 @@ import pytest
 
 import sio_integrations as socketio
 
-from .harness import Cluster, Peer, wait_until
+from .harness import Cluster, Peer, close_all, wait_until
 
 _rooms = itertools.count()
 
@@ -44,8 +44,7 @@ def peers(cluster: Cluster) -> Iterator[list[Peer]]:
     made = [cluster.peer(0, agent="a"), cluster.peer(1, agent="b"), cluster.peer(2, agent="c"),
             cluster.peer(0, agent="d")]
     yield made
-    for peer in made:
-        peer.close()
+    close_all(made)
 
 
 def test_broadcast_reaches_every_node(peers: list[Peer]) -> None:
@@ -109,7 +108,7 @@ def test_fetch_sockets_across_nodes(cluster: Cluster, peers: list[Peer]) -> None
         skipped = d.op("fetch", room=room, skip=c.sid)
         assert [s["sid"] for s in skipped] == sorted([a.sid, extra.sid])
     finally:
-        extra.close()
+        close_all([extra])
 
 
 def test_sockets_join_leave_and_disconnect_sockets(peers: list[Peer]) -> None:
@@ -181,3 +180,15 @@ def test_python_socketio_style_write_only_manager(cluster: Cluster, peers: list[
     finally:
         manager.close()
     wait_until(lambda: a.received("legacy") == [{"k": 1}], what="write-only manager emit")
+
+
+def test_emit_with_callback_to_a_remote_sid(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    assert a.op("emit_cb", event="question", data="q2", sid=b.sid) == ["answer to q2 from b"]
+
+
+def test_binary_data_crosses_nodes(peers: list[Peer]) -> None:
+    a, b, c, d = peers
+    payload = {"blob": b"\x00\x01\xfe\xff", "parts": [b"x", "y"]}
+    a.op("emit", event="bin", data=payload, to=c.sid)
+    wait_until(lambda: c.received("bin") == [payload], what="binary emit")

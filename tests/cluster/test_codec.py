@@ -121,3 +121,21 @@ def test_socket_info_from_wire_refuses_malformed_items() -> None:
     assert info.to_wire() == good
     assert SocketInfo.from_wire({**good, "rooms": [1]}, "/") is None
     assert SocketInfo.from_wire("x", "/") is None
+
+
+def test_a_custom_json_module_is_used() -> None:
+    class Loud:
+        calls = 0
+
+        @staticmethod
+        def dumps(obj: object) -> str:
+            Loud.calls += 1
+            return json.dumps(obj)
+
+        @staticmethod
+        def loads(data: bytes) -> object:
+            return json.loads(data)
+
+    codec = ClusterCodec(json_module=Loud)
+    assert codec.decode(codec.encode("beat", "n"))["k"] == "beat"
+    assert Loud.calls == 1

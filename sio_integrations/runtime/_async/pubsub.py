@@ -71,7 +71,7 @@ class AsyncPubSubManager(AsyncManager):
         return cls(broker, logger=logger, secret=options.message_queue_secret,
                    format=options.message_queue_format, outbox=options.message_queue_outbox,
                    outbox_age=options.message_queue_outbox_age,
-                   request_timeout=options.message_queue_timeout, json=options.json)
+                   request_timeout=options.message_queue_timeout)
 
     def _log(self) -> Any:
         from ..logs import make_logger

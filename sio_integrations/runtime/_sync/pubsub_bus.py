@@ -80,6 +80,7 @@ class Bus:
         self._tasks: list[Any] = []
         self._nodes: dict[str, float] = {}
         self._heard_self = 0.0
+        self._deaf = False
         self._probe_sent = 0.0
         self._counts = {"published": 0, "received": 0, "reconnects": 0,
                         "publish_failures": 0, "failed": 0}
@@ -235,6 +236,9 @@ class Bus:
                     break
                 if not failing:
                     failing = True
+                    if self._deaf:  # _beat restarted it and said so already
+                        self._deaf = False
+                        continue
                     self.logger.error("message queue %s: listener lost (%s); reconnecting",
                                       self.health().broker, exc)
             self.connected = False
@@ -259,6 +263,7 @@ class Bus:
                 self.logger.error("message queue %s: listener deaf for %.0f s; reconnecting",
                                   self.health().broker, now - self._heard_self)
                 self._heard_self = 0.0
+                self._deaf = True
                 self.connected = False
                 self.broker.close()
             self.backend.sleep(self.heartbeat)
