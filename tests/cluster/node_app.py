@@ -25,7 +25,7 @@ import sio_integrations as socketio
 # `kill -USR1 <pid>` dumps every thread's stack into the node's log (hung-test forensics)
 faulthandler.register(signal.SIGUSR1)
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                    format="%(levelname)s %(name)s %(message)s")
+                    format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def options() -> dict[str, Any]:

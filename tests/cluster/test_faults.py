@@ -5,12 +5,11 @@ node B delivers it to a client. The broker is killed (SIGKILL) and started again
 same port. Documented guarantees checked here:
 
 * nothing is duplicated and the order is kept;
-* everything published before the outage arrives (except what was still inside the
-  broker when it was killed: 0.2 s of margin), and everything published after B is
-  listening again and A's outbox is empty arrives;
-* what is lost is confined to the outage (messages that reached the broker while B's
-  listener was away): the outbox makes A's held messages *late*, not lost, but B only
-  receives them if it is subscribed when they are flushed;
+* everything published before the outage arrives, except what was still inside the broker
+  when it was killed (0.2 s of margin before the kill, 0.5 s after it);
+* everything published during the outage arrives late: A's outbox holds it and flushes
+  it once B says it is listening again (at most 1.5 s after the broker is back);
+* everything published after the recovery arrives;
 * the listener of each node logs one ERROR line for the outage and is listening again
   within 1 s of the broker accepting connections (asserted with slack for slow CI);
 * A's publishes never raised (the outbox held them), and nothing leaked: the broker sees
@@ -110,14 +109,16 @@ def test_broker_restart_while_messages_flow(setup: tuple[Cluster, Any, str]) -> 
     assert received == sorted(set(received)), "duplicated or reordered"
     # a message still in the broker's buffers when it is killed is lost with it
     before = [n for n, at in stream.acked if at < killed_at - 0.2]
+    during = [n for n, at in stream.acked if killed_at + 0.5 < at < recovered_at]
     after = [n for n, at in stream.acked if at > recovered_at]
-    assert before and after
-    assert set(before) <= set(received) and set(after) <= set(received)
+    assert before and during and after
+    # held in A's outbox, flushed once B listened again: late, not lost
+    assert set(before) | set(during) | set(after) <= set(received)
     lost = sorted(set(n for n, _ in stream.acked) - set(received))
-    assert all(before[-1] < n < after[0] for n in lost)
+    assert all(before[-1] < n < during[0] for n in lost)  # only what the broker had inside
     assert stream.errors == []  # the outbox held A's messages during the outage
 
-    assert b_delay < 1.5, f"B took {b_delay:.2f} s to listen again"
+    assert b_delay < 1.5, f"B took {b_delay:.2f} s to listen again\n{cluster.nodes[1].log()}"
     for node, peer in zip(cluster.nodes, (a, b), strict=True):
         health = peer.op("health")
         assert health["reconnects"] == 1 and health["failed"] == 0

@@ -25,6 +25,9 @@ from ...protocol.cluster import ClusterCodec, DroppedMessage
 from ..backends import SyncBackend
 from .broker import Broker
 
+#: after an outage, the longest held messages wait for the other nodes to listen again
+FLUSH_GRACE = 1.5
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BusHealth:
@@ -78,8 +81,10 @@ class Bus:
         self._flushing = False
         self._lock = threading.Lock()
         self._tasks: list[Any] = []
+        self._wake: Any = None
         self._nodes: dict[str, float] = {}
         self._heard_self = 0.0
+        self._connected_at = 0.0
         self._deaf = False
         self._probe_sent = 0.0
         self._counts = {"published": 0, "received": 0, "reconnects": 0,
@@ -95,6 +100,7 @@ class Bus:
             return
         self.backend = backend or self.backend or SyncBackend()
         self.running = True
+        self._wake = self.backend.event()
         if self.listening:
             self._tasks = [self.backend.spawn(self._supervise),
                            self.backend.spawn(self._beat)]
@@ -112,6 +118,7 @@ class Bus:
                 pass
         self.connected = False
         self.broker.close()
+        self._wake.set()
         for task in self._tasks:
             if hasattr(task, "cancel"):
                 task.cancel()  # an asyncio task; threads end with the broker's listen
@@ -167,8 +174,12 @@ class Bus:
             self.backend.spawn(self._flush)
 
     def _flush(self) -> None:
-        """Send the held messages in order once the broker takes them again."""
+        """Send the held messages in order once the broker takes them again (and, after
+        a broker outage, once the other nodes are likely to listen again)."""
         delay = self.backoff[0]
+        reconnects = self._counts["reconnects"]
+        known = set(self.alive_nodes())
+        back_at = 0.0
         while True:
             with self._lock:
                 if not self._outbox or not self.running:
@@ -182,6 +193,15 @@ class Bus:
                 self.logger.warning("message queue: a held message expired after %s s",
                                     self.outbox_age)
                 continue
+            if back_at == 0.0:
+                back_at = self._broker_back()
+                if back_at == 0.0:
+                    self.backend.sleep(delay)
+                    delay = min(delay * 2, self.backoff[1])
+                    continue
+            if not self._others_listening(reconnects, known, back_at):
+                self.backend.sleep(0.02)
+                continue
             try:
                 self.broker.publish(payload)
             except ConnectionError:
@@ -193,6 +213,30 @@ class Bus:
             self._counts["published"] += 1
             with self._lock:
                 self._outbox.popleft()
+
+    def _broker_back(self) -> float:
+        """Whether the broker takes messages (a probe nobody acts on): when, or 0.0."""
+        try:
+            self.broker.publish(self.codec.encode("probe", self.node, dst=self.node))
+        except ConnectionError:
+            self._counts["publish_failures"] += 1
+            return 0.0
+        return time.monotonic()
+
+    def _others_listening(self, reconnects: int, known: set[str], back_at: float) -> bool:
+        """Held messages published before the other nodes resubscribe would be lost for
+        them: after an outage, wait (at most FLUSH_GRACE seconds) until they are back."""
+        now = time.monotonic()
+        if now - back_at > FLUSH_GRACE:
+            return True
+        if not self.listening:
+            return False  # an emitter cannot see the others: it waits the whole grace
+        if not self.connected:
+            return False
+        if self._counts["reconnects"] == reconnects and self._connected_at < back_at:
+            return True  # our subscription survived: a passing publish error, no outage
+        # every node reconnecting says hello; our own hello makes the others answer
+        return all(self._nodes.get(node, 0.0) >= self._connected_at for node in known)
 
     def _last_flush(self) -> None:
         """On the way out: send what the outbox holds while the broker takes it."""
@@ -219,6 +263,7 @@ class Bus:
                 for data in self.broker.listen():
                     if not self.connected:
                         self.connected = True
+                        self._connected_at = time.monotonic()
                         delay = self.backoff[0]
                         if failing:
                             failing = False
@@ -242,6 +287,7 @@ class Bus:
                     self.logger.error("message queue %s: listener lost (%s); reconnecting",
                                       self.health().broker, exc)
             self.connected = False
+            self._wake.set()  # the heartbeat task starts probing at once
             if self.running:
                 self.backend.sleep(delay)
                 delay = min(delay * 2, self.backoff[1])
@@ -266,7 +312,9 @@ class Bus:
                 self._deaf = True
                 self.connected = False
                 self.broker.close()
-            self.backend.sleep(self.heartbeat)
+            # woken early when the listener is lost, to probe for its return
+            self.backend.wait_event(self._wake, self.heartbeat)
+            self._wake.clear()
 
     def _send(self, kind: str, **fields: Any) -> None:
         """Publish a control message; failures only show in the counters."""
