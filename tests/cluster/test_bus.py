@@ -174,3 +174,13 @@ async def test_a_deaf_listener_is_restarted(caplog: pytest.LogCaptureFixture) ->
     assert len(errors) == 1 and "deaf" in errors[0].getMessage()
     assert manager.health().reconnects == 1
     await manager.close()
+
+
+async def test_a_message_over_the_limit_is_refused_at_the_sender() -> None:
+    hub = MemoryHub()
+    manager = AsyncPubSubManager(hub.broker(), write_only=True, max_message_bytes=1000)
+    with pytest.raises(LocalProtocolError, match="limit"):
+        await manager.emit("e", "x" * 2000, "/")
+    await manager.emit("e", "x" * 100, "/")
+    assert len(messages(hub, "emit")) == 1
+    await manager.close()

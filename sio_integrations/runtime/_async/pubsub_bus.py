@@ -128,6 +128,12 @@ class AsyncBus:
         horizon = time.monotonic() - 3 * self.heartbeat
         return [node for node, seen in list(self._nodes.items()) if seen >= horizon]
 
+    def _forget_silent_nodes(self) -> None:
+        horizon = time.monotonic() - 20 * self.heartbeat
+        for node, seen in list(self._nodes.items()):
+            if seen < horizon:
+                self._nodes.pop(node, None)
+
     def health(self) -> BusHealth:
         return BusHealth(
             broker=getattr(self.broker, "name", type(self.broker).__name__), node=self.node,
@@ -144,6 +150,11 @@ class AsyncBus:
             payload = self.codec.encode(kind, self.node, **fields)
         except (TypeError, ValueError) as exc:
             raise LocalProtocolError(f"cannot send this data through the queue: {exc}") from exc
+        if len(payload) > self.codec.max_bytes:
+            # the other nodes would refuse it: say so here instead
+            raise LocalProtocolError(
+                f"message of {len(payload)} bytes is over the queue's limit of "
+                f"{self.codec.max_bytes}")
         await self.publish_raw(payload)
 
     async def publish_raw(self, payload: bytes) -> None:
@@ -301,6 +312,7 @@ class AsyncBus:
                 await self.backend.sleep(0.05)
                 continue
             await self._send("beat")
+            self._forget_silent_nodes()
             if self._heard_self and now - self._heard_self > 3 * self.heartbeat + 1:
                 # our own beats stopped coming back: the subscription is dead without an
                 # error (it happens behind some proxies); start it again

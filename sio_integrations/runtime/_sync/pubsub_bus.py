@@ -130,6 +130,12 @@ class Bus:
         horizon = time.monotonic() - 3 * self.heartbeat
         return [node for node, seen in list(self._nodes.items()) if seen >= horizon]
 
+    def _forget_silent_nodes(self) -> None:
+        horizon = time.monotonic() - 20 * self.heartbeat
+        for node, seen in list(self._nodes.items()):
+            if seen < horizon:
+                self._nodes.pop(node, None)
+
     def health(self) -> BusHealth:
         return BusHealth(
             broker=getattr(self.broker, "name", type(self.broker).__name__), node=self.node,
@@ -146,6 +152,11 @@ class Bus:
             payload = self.codec.encode(kind, self.node, **fields)
         except (TypeError, ValueError) as exc:
             raise LocalProtocolError(f"cannot send this data through the queue: {exc}") from exc
+        if len(payload) > self.codec.max_bytes:
+            # the other nodes would refuse it: say so here instead
+            raise LocalProtocolError(
+                f"message of {len(payload)} bytes is over the queue's limit of "
+                f"{self.codec.max_bytes}")
         self.publish_raw(payload)
 
     def publish_raw(self, payload: bytes) -> None:
@@ -303,6 +314,7 @@ class Bus:
                 self.backend.sleep(0.05)
                 continue
             self._send("beat")
+            self._forget_silent_nodes()
             if self._heard_self and now - self._heard_self > 3 * self.heartbeat + 1:
                 # our own beats stopped coming back: the subscription is dead without an
                 # error (it happens behind some proxies); start it again
