@@ -184,3 +184,18 @@ async def test_a_message_over_the_limit_is_refused_at_the_sender() -> None:
     await manager.emit("e", "x" * 100, "/")
     assert len(messages(hub, "emit")) == 1
     await manager.close()
+
+
+async def test_a_server_restarted_in_process_rejoins() -> None:
+    """AsyncServer.shutdown() stops the manager; startup() brings it back."""
+    from sio_integrations import AsyncServer
+
+    hub = MemoryHub()
+    sio = AsyncServer(client_manager=AsyncPubSubManager(hub.broker()))
+    await sio.startup()
+    await until(lambda: sio.manager.health().connected)
+    await sio.shutdown()
+    assert not sio.manager.health().connected and hub.queues == []
+    await sio.startup()
+    await until(lambda: sio.manager.health().connected)
+    await sio.shutdown()
