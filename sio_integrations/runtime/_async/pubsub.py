@@ -50,9 +50,9 @@ class AsyncPubSubManager(AsyncManager):
         self.request_timeout = request_timeout
         codec = ClusterCodec(fmt=format, secret=secret, json_module=json,
                              max_bytes=max_message_bytes)
-        self.bus = AsyncBus(broker, codec=codec, logger=self._log(), listen=not write_only,
-                            outbox=outbox, outbox_age=outbox_age, heartbeat=heartbeat_interval,
-                            on_message=self._on_message)
+        self.bus = AsyncBus(
+            broker, codec=codec, logger=self._log(), listen=not write_only, outbox=outbox,
+            outbox_age=outbox_age, heartbeat=heartbeat_interval, on_message=self._on_message)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         #: id -> (callback, deadline) of emits waiting for a remote acknowledgement
@@ -66,8 +66,9 @@ class AsyncPubSubManager(AsyncManager):
         """The manager for a server's ``message_queue`` option (URL and related options)."""
         from ..brokers import new_async_broker
 
-        broker = new_async_broker(options.message_queue, channel=options.channel,
-                                  **(options.message_queue_options or {}))
+        broker = new_async_broker(
+            options.message_queue, channel=options.channel,
+            **(options.message_queue_options or {}))
         return cls(broker, logger=logger, secret=options.message_queue_secret,
                    format=options.message_queue_format, outbox=options.message_queue_outbox,
                    outbox_age=options.message_queue_outbox_age,
