@@ -154,3 +154,41 @@ def test_no_connection_leak_across_repeated_drops(redis_server: Any) -> None:
         assert cluster.nodes[1].log().count("listener lost") == 3
     finally:
         cluster.close()
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_publish_without_an_outbox_raises_during_an_outage(broker: str, request: Any) -> None:
+    """The default: a publish the broker did not take raises, in both worlds, and the
+    next one after the broker is back goes through on a fresh connection."""
+    import asyncio
+
+    import sio_integrations as socketio
+    from sio_integrations.errors import MessageQueueError
+
+    server = request.getfixturevalue(f"{broker}_server")
+    emitter = socketio.Emitter(server.url)
+
+    async def async_emit(aemitter: Any) -> None:
+        await aemitter.emit("e", 1)
+
+    aemitter = socketio.AsyncEmitter(server.url)
+    loop = asyncio.new_event_loop()
+    try:
+        emitter.emit("e", 1)
+        loop.run_until_complete(async_emit(aemitter))
+        server.stop()
+        try:
+            with pytest.raises(MessageQueueError):
+                emitter.emit("e", 2)
+            with pytest.raises(MessageQueueError):
+                loop.run_until_complete(async_emit(aemitter))
+        finally:
+            server.start()
+        emitter.emit("e", 3)
+        loop.run_until_complete(async_emit(aemitter))
+        assert emitter.health().failed == 1 and aemitter.health().failed == 1
+        assert emitter.health().published == 2 and aemitter.health().published == 2
+    finally:
+        emitter.close()
+        loop.run_until_complete(aemitter.close())
+        loop.close()
