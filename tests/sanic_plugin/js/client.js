@@ -84,7 +84,9 @@ async function withOrigin(origin, transports) {
 async function broadcast() {
   const sockets = [];
   const pids = new Set();
-  for (let i = 0; i < 12 && pids.size < 2; i++) {
+  // the kernel hands each accept() to whichever worker wakes first: on a busy machine one
+  // worker can win many in a row, so keep connecting (bounded) until both have clients
+  for (let i = 0; i < 200 && pids.size < 2; i++) {
     const s = await connect({ extraHeaders: { Cookie: aliceCookie }, transports: ["websocket"] });
     sockets.push(s);
     pids.add((await s.emitWithAck("whoami")).pid);
