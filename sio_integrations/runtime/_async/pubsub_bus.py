@@ -60,7 +60,7 @@ class AsyncBus:
 
     def __init__(self, broker: AsyncBroker, *, codec: ClusterCodec, logger: Any,
                  listen: bool = True, outbox: int = 0, outbox_age: float = 30.0,
-                 heartbeat: float = 5.0, backoff: tuple[float, float] = (0.05, 0.5),
+                 heartbeat: float = 5.0, backoff: tuple[float, float] = (0.05, 0.25),
                  on_message: Callable[..., Any] | None = None) -> None:
         self.broker = broker
         self.codec = codec

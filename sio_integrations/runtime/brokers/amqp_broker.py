@@ -140,7 +140,8 @@ class KombuBroker:
         kombu: Any = importlib.import_module("kombu")  # untyped library
 
         connection = kombu.Connection(self.url, **self.options)
-        connection.connect()
+        # one attempt: connect() would retry once after 2 s, and the manager supervises
+        connection.ensure_connection(max_retries=0)
         return connection
 
     def publish(self, payload: bytes) -> None:
