@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -161,3 +162,4 @@ class Cluster:
         close_all(self.peers)
         for node in self.nodes:
             node.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
