@@ -15,6 +15,7 @@ APT_PACKAGES=(
     "redis-server:redis-server"
     "/usr/lib/rabbitmq/bin/rabbitmq-server:rabbitmq-server"
     "chromium:chromium"
+    "openssl:openssl"
 )
 # <<< Debian packages <<<
 
