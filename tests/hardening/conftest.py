@@ -135,10 +135,10 @@ class Live:
             return asyncio.run_coroutine_threadsafe(result, self.loop).result(30)
         return result
 
-    def wait_disconnect(self, timeout: float = 5.0) -> tuple[str, str]:
-        count = len(self.disconnects)
+    def wait_disconnect(self, count: int, timeout: float = 5.0) -> tuple[str, str]:
+        """The first disconnect after the first ``count`` ones."""
         wait_until(lambda: len(self.disconnects) > count, timeout, "a disconnect")
-        return self.disconnects[-1]
+        return self.disconnects[count]
 
 
 def build_server(kind: str, **overrides: Any) -> tuple[Any, Any, Live]:
