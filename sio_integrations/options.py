@@ -39,6 +39,9 @@ class EngineOptions:
     upgrade_timeout: float = 10.0
     #: most Engine.IO packets accepted in one long-polling POST body
     max_payload_packets: int = 1000
+    #: bytes queued for one client (waiting for its next poll, or behind a websocket
+    #: write in flight) before it is disconnected as a slow consumer
+    max_send_buffer_size: int = 10_000_000
     engineio_logger: bool | logging.Logger = False
     json: Any = None
     monitor_clients: bool = True
@@ -53,6 +56,7 @@ class EngineOptions:
         _check_int("max_http_buffer_size", self.max_http_buffer_size, minimum=1)
         _check_int("compression_threshold", self.compression_threshold, minimum=0)
         _check_int("max_payload_packets", self.max_payload_packets, minimum=1)
+        _check_int("max_send_buffer_size", self.max_send_buffer_size, minimum=1)
         for name in ("allow_upgrades", "http_compression", "cors_credentials", "monitor_clients"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be True or False")
@@ -159,6 +163,24 @@ class ServerOptions(EngineOptions):
         _check_int("message_queue_outbox", self.message_queue_outbox, minimum=0)
         _check_number("message_queue_outbox_age", self.message_queue_outbox_age, minimum=0.001)
         _check_number("message_queue_timeout", self.message_queue_timeout, minimum=0.001)
+
+    @classmethod
+    def for_host(cls, host: str, pinned_mode: str, /, **kwargs: Any) -> ServerOptions:
+        """Options of a plugin whose host fixes the async mode (``async_mode`` may be
+        given only with that value)."""
+        mode = kwargs.pop("async_mode", None)
+        if mode not in (None, pinned_mode):
+            raise ConfigurationError(
+                f"async_mode must be {pinned_mode!r} under {host}, got {mode!r}")
+        return cls.from_kwargs(async_mode=pinned_mode, **kwargs)
+
+    def server_kwargs(self) -> dict[str, Any]:
+        """The ``AsyncServer`` / ``Server`` constructor keywords for these options."""
+        kwargs = {name: getattr(self, name) for name in self.option_names()}
+        grace = kwargs.pop("ping_interval_grace")
+        if grace:
+            kwargs["ping_interval"] = (kwargs["ping_interval"], grace)
+        return kwargs
 
     def engine_options(self) -> EngineOptions:
         """The Engine.IO subset of these options."""

@@ -104,12 +104,3 @@ def server_options(**overrides: Any) -> ServerOptions:
 def is_async_mode(mode: str | None) -> bool:
     """Whether ``mode`` needs the asyncio server (``None`` means the default, ``asgi``)."""
     return mode is None or mode in ASYNC_MODES_ASYNC
-
-
-def server_kwargs(options: ServerOptions) -> dict[str, Any]:
-    """The constructor keywords of ``AsyncServer`` / ``Server`` for ``options``."""
-    kwargs = {name: getattr(options, name) for name in ServerOptions.option_names()}
-    grace = kwargs.pop("ping_interval_grace")
-    if grace:
-        kwargs["ping_interval"] = (kwargs["ping_interval"], grace)
-    return kwargs

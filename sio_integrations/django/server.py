@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from ..runtime._async.server import AsyncServer
 from ..runtime._sync.server import Server
+from ..runtime.handlers import event_decorator
 from . import conf, handlers
 from .origins import DjangoOriginPolicy
 
@@ -55,16 +56,7 @@ class ProjectServer:
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Register a handler named after the function (``@sio.event``)."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            func: Callable[..., Any] = args[0]
-            self.on(func.__name__, func)
-            return func
-
-        def register(func: F) -> F:
-            self.on(func.__name__, func, *args, **kwargs)
-            return func
-
-        return register
+        return event_decorator(self.on, args, kwargs)
 
     def register_namespace(self, namespace_handler: Any) -> None:
         """Register a class-based namespace (``sio_integrations.django.Namespace``)."""
@@ -132,7 +124,7 @@ class ProjectServer:
                 overrides["client_manager"] = manager
         if overrides:
             options = conf.server_options(**overrides)
-        kwargs = conf.server_kwargs(options)
+        kwargs = options.server_kwargs()
         server: AsyncServer | Server
         if conf.is_async_mode(options.async_mode):
             server = AsyncServer(**kwargs)

@@ -19,9 +19,10 @@ from starlette.responses import JSONResponse
 
 from ..runtime._async.server import AsyncServer
 from ..runtime.asgi import Receive, Scope, Send
+from ..runtime.handlers import event_decorator
 from . import asyncapi
 from .bridge import HEADERS_KEY
-from .config import server_kwargs, server_options
+from .config import server_options
 from .handlers import CatchAllConnect, ConnectHandler, EventHandler
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,7 +58,7 @@ class SocketIORouter(APIRouter):
         # not ``self.options``: that is APIRouter's OPTIONS-route decorator
         self.server_options = server_options(**options)
         self._explicit_cors = "cors_allowed_origins" in options
-        self.sio = AsyncServer(**server_kwargs(self.server_options))
+        self.sio = AsyncServer(**self.server_options.server_kwargs())
         self.socketio_path = "/" + path.strip("/")
         self.asyncapi_title = asyncapi_title
         self.asyncapi_version = asyncapi_version
@@ -113,16 +114,7 @@ class SocketIORouter(APIRouter):
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Register a handler named after the function (``@router.event``)."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            func: Callable[..., Any] = args[0]
-            self.on(func.__name__, func)
-            return func
-
-        def register(func: F) -> F:
-            self.on(func.__name__, func, *args, **kwargs)
-            return func
-
-        return register
+        return event_decorator(self.on, args, kwargs)
 
     def emits(self, event: str, payload: Any = Any, namespace: str | None = None,
               description: str | None = None) -> None:

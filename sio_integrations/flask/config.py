@@ -128,12 +128,3 @@ def _patched(library: str) -> bool:
         return bool(monkey.is_module_patched("socket"))
     except Exception:  # pragma: no cover - a broken install is not patched
         return False
-
-
-def server_kwargs(options: ServerOptions) -> dict[str, Any]:
-    """The constructor keywords of ``Server`` for ``options``."""
-    kwargs = {name: getattr(options, name) for name in ServerOptions.option_names()}
-    grace = kwargs.pop("ping_interval_grace")
-    if grace:
-        kwargs["ping_interval"] = (kwargs["ping_interval"], grace)
-    return kwargs

@@ -18,9 +18,10 @@ from flask import Flask, current_app, has_app_context, request_finished
 
 from ..runtime._sync.pubsub_managers import Emitter
 from ..runtime._sync.server import Server
+from ..runtime.handlers import event_decorator
 from ..runtime.wsgi import WSGIApp
 from . import context
-from .config import FlaskSettings, check_option_names, read_settings, server_kwargs
+from .config import FlaskSettings, check_option_names, read_settings
 from .dispatch import AppState, ErrorHandler, Registry
 from .namespace import Namespace
 
@@ -58,7 +59,7 @@ class SocketIO:
             raise RuntimeError(f"SocketIO is already initialised for the app {app.name!r}; "
                                "call init_app once per application")
         settings = read_settings(app.config, {**self._options, **kwargs})
-        server = Server(**server_kwargs(settings.server))
+        server = Server(**settings.server.server_kwargs())
         state = AppState(app=app, server=server, settings=settings, registry=self.registry,
                          socketio=self)
         state.mount_namespaces()
@@ -146,16 +147,7 @@ class SocketIO:
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Register a handler named after the function (``@socketio.event``)."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            func: Callable[..., Any] = args[0]
-            self.on_event(func.__name__, func)
-            return func
-
-        def decorator(func: F) -> F:
-            self.on_event(func.__name__, func, *args, **kwargs)
-            return func
-
-        return decorator
+        return event_decorator(self.on_event, args, kwargs)
 
     def on_namespace(self, namespace_handler: Namespace) -> None:
         """Register a class-based :class:`Namespace`."""

@@ -43,16 +43,7 @@ class HandlerRegistry:
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Decorator registering a handler named after the function."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            func = args[0]
-            self.on(func.__name__, func)
-            return func
-
-        def set_handler(func: F) -> F:
-            self.on(func.__name__, func, *args, **kwargs)
-            return func
-
-        return set_handler
+        return event_decorator(self.on, args, kwargs)
 
     def register_namespace(self, namespace_handler: Any) -> None:
         """Register a class-based namespace (``Namespace`` / ``AsyncNamespace``)."""
@@ -110,3 +101,19 @@ class HandlerRegistry:
         if handler is not None:
             return handler, (namespace, *args)
         return None, args
+
+
+def event_decorator(on: Callable[..., Any], args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> Any:
+    """``@x.event`` and ``@x.event(namespace=...)`` for any ``on(event, func, ...)``:
+    registers the decorated function under its own name."""
+    if len(args) == 1 and not kwargs and callable(args[0]):
+        func = args[0]
+        on(func.__name__, func)
+        return func
+
+    def register(func: F) -> F:
+        on(func.__name__, func, *args, **kwargs)
+        return func
+
+    return register

@@ -96,16 +96,4 @@ def server_options(config: Mapping[str, Any] | None = None, **kwargs: Any) -> Se
     ServerOptions.from_mapping(mapping, prefix=PREFIX)
     merged = {names[k[len(PREFIX):].upper()]: v for k, v in mapping.items()}
     merged.update(kwargs)
-    mode = merged.pop("async_mode", None)
-    if mode not in (None, ASYNC_MODE):
-        raise ConfigurationError(f"async_mode must be {ASYNC_MODE!r} under Sanic, got {mode!r}")
-    return ServerOptions.from_kwargs(async_mode=ASYNC_MODE, **merged)
-
-
-def server_kwargs(options: ServerOptions) -> dict[str, Any]:
-    """The constructor keywords of ``AsyncServer`` for ``options``."""
-    kwargs = {name: getattr(options, name) for name in ServerOptions.option_names()}
-    grace = kwargs.pop("ping_interval_grace")
-    if grace:
-        kwargs["ping_interval"] = (kwargs["ping_interval"], grace)
-    return kwargs
+    return ServerOptions.for_host("Sanic", ASYNC_MODE, **merged)

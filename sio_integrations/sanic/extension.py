@@ -21,9 +21,10 @@ from ..errors import ConnectionRefusedError as Refused
 from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
+from ..runtime.handlers import event_decorator
 from ..runtime.sockets import positional_capacity
 from .bridge import get_handshake
-from .config import PREFIX, config_options, plugin_setting, server_kwargs, server_options
+from .config import PREFIX, config_options, plugin_setting, server_options
 from .cors import OriginPolicy, sanic_ext_cors, strip_engine_cors
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +80,7 @@ class SocketIO:
             options.cors_allowed_origins = OriginPolicy(options.cors_allowed_origins,
                                                         explicit=explicit)
         self.options = options
-        server = AsyncServer(**server_kwargs(options))
+        server = AsyncServer(**options.server_kwargs())
         for register in self._deferred:
             register(server)
         self._deferred.clear()
@@ -155,16 +156,7 @@ class SocketIO:
 
     def event(self, *args: Any, **kwargs: Any) -> Any:
         """Register a handler named after the function (``@socketio.event``)."""
-        if len(args) == 1 and not kwargs and callable(args[0]):
-            func: Callable[..., Any] = args[0]
-            self.on(func.__name__, func)
-            return func
-
-        def register(func: F) -> F:
-            self.on(func.__name__, func, *args, **kwargs)
-            return func
-
-        return register
+        return event_decorator(self.on, args, kwargs)
 
     def register_namespace(self, namespace_handler: Any) -> None:
         """Register a class-based namespace (``AsyncNamespace``)."""
