@@ -12,7 +12,6 @@ the workers' servers share emits and rooms through the queue.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -22,7 +21,7 @@ from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
 from ..runtime.handlers import event_decorator
-from ..runtime.sockets import positional_capacity
+from ..runtime.plugin_support import AsyncServerMethods, HostConnectHandler
 from .bridge import get_handshake
 from .config import PREFIX, config_options, plugin_setting, server_options
 from .cors import OriginPolicy, sanic_ext_cors, strip_engine_cors
@@ -36,7 +35,7 @@ METHODS = ("GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH")
 WEBSOCKET_SLACK = 65536
 
 
-class SocketIO:
+class SocketIO(AsyncServerMethods):
     """Socket.IO for a Sanic application.
 
     ``SocketIO(app, **options)`` or ``socketio = SocketIO(); socketio.init_app(app)``.
@@ -145,7 +144,7 @@ class SocketIO:
         def register(func: F) -> F:
             target: Callable[..., Any] = func
             if event == "connect":
-                target = _ConnectHandler(func, self)
+                target = HostConnectHandler(func, self.get_handshake, _sanic_refusal)
             self._defer(lambda server: server.on(event, target, namespace=namespace))
             return func
 
@@ -181,69 +180,12 @@ class SocketIO:
         """The handshake of a connection, from the environ a ``connect`` handler receives."""
         return get_handshake(environ, user_attr=self.user_attr, session_attr=self.session_attr)
 
-    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:
-        """``AsyncServer.emit``."""
-        await self.server.emit(event, data, **kwargs)
 
-    async def send(self, data: Any, **kwargs: Any) -> None:
-        """``AsyncServer.send``."""
-        await self.server.send(data, **kwargs)
+def _sanic_refusal(exc: Exception) -> Refused | None:
+    """A Sanic HTTP exception refuses the connection with its message and status."""
+    from sanic.exceptions import SanicException
 
-    async def call(self, event: str, data: Any = None, **kwargs: Any) -> Any:
-        """``AsyncServer.call``."""
-        return await self.server.call(event, data, **kwargs)
-
-    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        await self.server.enter_room(sid, room, namespace)
-
-    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        await self.server.leave_room(sid, room, namespace)
-
-    async def close_room(self, room: str, namespace: str | None = None) -> None:
-        await self.server.close_room(room, namespace)
-
-    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
-        return self.server.rooms(sid, namespace)
-
-    async def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
-        return await self.server.get_session(sid, namespace)
-
-    async def save_session(self, sid: str, session: dict[str, Any],
-                           namespace: str | None = None) -> None:
-        await self.server.save_session(sid, session, namespace)
-
-    def session(self, sid: str, namespace: str | None = None) -> Any:
-        """``async with socketio.session(sid) as session:``."""
-        return self.server.session(sid, namespace)
-
-    async def disconnect(self, sid: str, namespace: str | None = None) -> None:
-        await self.server.disconnect(sid, namespace)
-
-
-class _ConnectHandler:
-    """A ``connect`` handler that builds the handshake first and turns Sanic's HTTP
-    exceptions into a refusal with their message and status."""
-
-    def __init__(self, func: Callable[..., Any], socketio: SocketIO) -> None:
-        self.func = func
-        self.socketio = socketio
-        self.capacity = positional_capacity(func)
-        self.__name__ = getattr(func, "__name__", "connect")
-        self.__doc__ = func.__doc__
-
-    async def __call__(self, *args: Any) -> Any:
-        # (sid, environ, auth), or (namespace, sid, environ, auth) for namespace="*"
-        from sanic.exceptions import SanicException
-
-        self.socketio.get_handshake(args[-2])
-        if self.capacity < len(args):
-            args = args[: self.capacity]  # legacy connect(sid, environ)
-        try:
-            result = self.func(*args)
-            if inspect.isawaitable(result):
-                result = await result
-        except SanicException as exc:
-            status = int(getattr(exc, "status_code", 500) or 500)
-            message = str(exc) or type(exc).__name__
-            raise Refused(message, {"status": status}) from None
-        return result
+    if not isinstance(exc, SanicException):
+        return None
+    status = int(getattr(exc, "status_code", 500) or 500)
+    return Refused(str(exc) or type(exc).__name__, {"status": status})

@@ -12,7 +12,6 @@ connection).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -22,7 +21,7 @@ from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
 from ..runtime.handlers import event_decorator
-from ..runtime.sockets import positional_capacity
+from ..runtime.plugin_support import AsyncServerMethods, HostConnectHandler
 from .bridge import HANDLER_KEY, get_handshake
 from .config import server_options
 
@@ -38,7 +37,7 @@ def _handler_policy(origin: str, environ: Mapping[str, Any]) -> bool:
     return bool(checker(origin))
 
 
-class SocketIO:
+class SocketIO(AsyncServerMethods):
     """Socket.IO for a Tornado application.
 
     Keywords are server options (``ping_interval=10``) and win over the application's
@@ -126,7 +125,7 @@ class SocketIO:
         def register(func: F) -> F:
             target: Callable[..., Any] = func
             if event == "connect":
-                target = _ConnectHandler(func)
+                target = HostConnectHandler(func, get_handshake, _tornado_refusal)
             self._defer(lambda server: server.on(event, target, namespace=namespace))
             return func
 
@@ -162,69 +161,14 @@ class SocketIO:
         """The handshake of a connection, from the environ a ``connect`` handler receives."""
         return get_handshake(environ)
 
-    async def emit(self, event: str, data: Any = None, **kwargs: Any) -> None:
-        """``AsyncServer.emit``."""
-        await self.server.emit(event, data, **kwargs)
 
-    async def send(self, data: Any, **kwargs: Any) -> None:
-        """``AsyncServer.send``."""
-        await self.server.send(data, **kwargs)
+def _tornado_refusal(exc: Exception) -> Refused | None:
+    """Tornado's ``HTTPError`` refuses the connection with its reason and status."""
+    from tornado.web import HTTPError
 
-    async def call(self, event: str, data: Any = None, **kwargs: Any) -> Any:
-        """``AsyncServer.call``."""
-        return await self.server.call(event, data, **kwargs)
-
-    async def enter_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        await self.server.enter_room(sid, room, namespace)
-
-    async def leave_room(self, sid: str, room: str, namespace: str | None = None) -> None:
-        await self.server.leave_room(sid, room, namespace)
-
-    async def close_room(self, room: str, namespace: str | None = None) -> None:
-        await self.server.close_room(room, namespace)
-
-    def rooms(self, sid: str, namespace: str | None = None) -> list[str]:
-        return self.server.rooms(sid, namespace)
-
-    async def get_session(self, sid: str, namespace: str | None = None) -> dict[str, Any]:
-        return await self.server.get_session(sid, namespace)
-
-    async def save_session(self, sid: str, session: dict[str, Any],
-                           namespace: str | None = None) -> None:
-        await self.server.save_session(sid, session, namespace)
-
-    def session(self, sid: str, namespace: str | None = None) -> Any:
-        """``async with socketio.session(sid) as session:``."""
-        return self.server.session(sid, namespace)
-
-    async def disconnect(self, sid: str, namespace: str | None = None) -> None:
-        await self.server.disconnect(sid, namespace)
-
-
-class _ConnectHandler:
-    """A ``connect`` handler that builds the handshake first and turns Tornado's
-    ``HTTPError`` into a refusal with its reason and status."""
-
-    def __init__(self, func: Callable[..., Any]) -> None:
-        self.func = func
-        self.capacity = positional_capacity(func)
-        self.__name__ = getattr(func, "__name__", "connect")
-        self.__doc__ = func.__doc__
-
-    async def __call__(self, *args: Any) -> Any:
-        # (sid, environ, auth), or (namespace, sid, environ, auth) for namespace="*"
-        from tornado.web import HTTPError
-
-        get_handshake(args[-2])
-        if self.capacity < len(args):
-            args = args[: self.capacity]  # legacy connect(sid, environ)
-        try:
-            result = self.func(*args)
-            if inspect.isawaitable(result):
-                result = await result
-        except HTTPError as exc:
-            message = exc.log_message or exc.reason or f"HTTP {exc.status_code}"
-            if exc.args:
-                message = message % exc.args
-            raise Refused(message, {"status": exc.status_code}) from None
-        return result
+    if not isinstance(exc, HTTPError):
+        return None
+    message = exc.log_message or exc.reason or f"HTTP {exc.status_code}"
+    if exc.args:
+        message = message % exc.args
+    return Refused(message, {"status": exc.status_code})
