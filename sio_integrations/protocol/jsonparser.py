@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, LocalProtocolError, RemoteProtocolError
 from .binary import BINARY_TYPES, deconstruct, has_binary, reconstruct
+from .limits import MAX_NESTING, finite_float, too_deep
 from .packets import (
     DEFAULT_MAX_ATTACHMENTS,
     DEFAULT_MAX_BINARY_BYTES,
@@ -222,13 +223,15 @@ def _header(ptype: int, attachments: int, namespace: str, ack_id: int | None) ->
 
 def _stdlib_loads_at() -> Callable[[str, int], Any]:
     if _c_make_scanner is None:  # pragma: no cover
-        decoder = _stdlib_json.JSONDecoder(parse_constant=_reject_constant)
+        decoder = _stdlib_json.JSONDecoder(parse_constant=_reject_constant,
+                                           parse_float=finite_float)
 
         def slow(text: str, index: int) -> Any:
             return decoder.decode(text[index:])
 
         return slow
-    scan = _c_make_scanner(_stdlib_json.JSONDecoder(parse_constant=_reject_constant))
+    scan = _c_make_scanner(_stdlib_json.JSONDecoder(parse_constant=_reject_constant,
+                                                    parse_float=finite_float))
 
     def loads_at(text: str, index: int) -> Any:
         try:
@@ -331,6 +334,10 @@ class JsonDecoder:
                 data = self._loads_at(text, index)
             except Exception:  # ValueError, RecursionError, or anything a custom module raises
                 raise RemoteProtocolError("invalid JSON payload") from None
+            # only a text with that many brackets can nest that deep (cheap C-speed test)
+            if (text.count("[", index) + text.count("{", index) > MAX_NESTING
+                    and too_deep(data)):
+                raise RemoteProtocolError(f"payload nested deeper than {MAX_NESTING}")
         if ptype >= 5:
             base = PacketType(ptype - 3)
             remote_packet(base, namespace, data, ack_id)  # validate now, fail fast

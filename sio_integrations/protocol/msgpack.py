@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigurationError, LocalProtocolError, RemoteProtocolError
+from .limits import MAX_NESTING, too_deep
 from .packets import (
     DEFAULT_MAX_BINARY_BYTES,
     RESERVED_EVENTS,
@@ -136,6 +137,8 @@ class MsgpackDecoder:
             obj = _msgpack.unpackb(data, ext_hook=self._ext_hook, raw=False)
         except Exception:  # FormatError, ExtraData, StackError, UnicodeDecodeError, ...
             raise RemoteProtocolError("invalid msgpack payload") from None
+        if len(data) > MAX_NESTING and too_deep(obj):  # each level takes at least a byte
+            raise RemoteProtocolError(f"payload nested deeper than {MAX_NESTING}")
         if type(obj) is not dict:
             raise RemoteProtocolError("msgpack packet is not a map")
         raw_type = obj.get("type")
