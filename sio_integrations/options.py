@@ -94,6 +94,9 @@ class ServerOptions(EngineOptions):
     namespaces: list[str] | str | None = None
     #: most binary attachments accepted in one packet (the JS parser's default is 10)
     max_attachments: int = 10
+    #: flood control hook (``sio_integrations.runtime.ratelimit``): per-address connection
+    #: and per-socket event limits; None disables it
+    rate_limiter: Any = None
     #: seconds a half-received binary packet may wait for its attachments
     binary_timeout: float = 30.0
     #: URL of the message queue connecting the servers of a cluster (``redis://``,

@@ -7,8 +7,12 @@ straight between the ASGI server and the engine.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -190,6 +194,12 @@ class ASGIApp:
     With ``socketio_path=None`` every http/websocket request goes to the server.
     Lifespan events go to ``other_asgi_app`` unless ``on_startup``/``on_shutdown`` are
     given (they may be coroutine functions).
+
+    ``shutdown_grace`` (seconds): when set and the server runs its event loop in the main
+    thread (``uvicorn app:app``), SIGTERM/SIGINT first shut the Socket.IO server down
+    (new connections refused, already-emitted messages flushed for up to that long, every
+    client disconnected with "server shutting down"), then reach the ASGI server's own
+    handler; a second signal goes straight to it.
     """
 
     def __init__(
@@ -200,8 +210,13 @@ class ASGIApp:
         socketio_path: str | None = "socket.io",
         on_startup: Callable[[], Any] | None = None,
         on_shutdown: Callable[[], Any] | None = None,
+        shutdown_grace: float | None = None,
     ) -> None:
         self.engineio_server = socketio_server
+        self.shutdown_grace = shutdown_grace
+        self._signals_checked = False
+        self._shutting_down = False
+        self._shutdown_task: asyncio.Task[None] | None = None
         self.socketio_server = socketio_server
         self.other_asgi_app = other_asgi_app
         self.static_files = dict(static_files or {})
@@ -213,6 +228,8 @@ class ASGIApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if not self._signals_checked:
+            self._install_signal_handlers()
         if kind == "lifespan":
             await self._lifespan(scope, receive, send)
             return
@@ -232,6 +249,35 @@ class ASGIApp:
             await _plain(send, 404, b"Not Found")
         elif kind == "websocket":
             await send({"type": "websocket.close", "code": 1000})
+
+    def _install_signal_handlers(self) -> None:
+        self._signals_checked = True
+        if self.shutdown_grace is None or threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
+
+            def handler(sig: int, frame: Any, previous: Any = previous) -> None:
+                if self._shutting_down:  # a second signal: the host decides
+                    _call_previous(previous, sig, frame)
+                    return
+                self._shutting_down = True
+
+                def start() -> None:
+                    self._shutdown_task = loop.create_task(self._graceful(previous, sig, frame))
+
+                loop.call_soon_threadsafe(start)  # (wakes the loop up)
+
+            signal.signal(signum, handler)
+
+    async def _graceful(self, previous: Any, sig: int, frame: Any) -> None:
+        try:
+            await self.socketio_server.shutdown(grace=self.shutdown_grace)
+        except Exception:
+            logging.getLogger("sio_integrations.server").exception("shutdown failed")
+        finally:
+            _call_previous(previous, sig, frame)
 
     async def _serve_file(self, filename: str, content_type: str, send: Send) -> bool:
         try:
@@ -274,6 +320,15 @@ class ASGIApp:
             await send({"type": done + ".complete"})
             if done == "lifespan.shutdown":
                 return
+
+
+def _call_previous(previous: Any, sig: int, frame: Any) -> None:
+    """Hand a signal to the handler that was installed before ours."""
+    if callable(previous):
+        previous(sig, frame)
+    elif previous == signal.SIG_DFL:
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
 
 
 def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:

@@ -21,7 +21,7 @@ class Client:
     """One Engine.IO session: its protocol state and the namespaces it joined."""
 
     __slots__ = ("eio_sid", "conn", "environ", "sockets", "opened_at", "bad_packets",
-                 "inbox", "draining", "lock", "room")
+                 "inbox", "draining", "lock", "room", "throttled")
 
     def __init__(self, eio_sid: str, conn: ServerConnection, environ: dict[str, Any],
                  opened_at: float, lock: Any) -> None:
@@ -40,6 +40,8 @@ class Client:
         self.lock = lock
         #: set while the transport reader waits for the inbox to drain (backpressure)
         self.room: Any = None
+        #: the rate limiter dropped an event of this client (logged once)
+        self.throttled = False
 
 
 #: events queued for one client before its transport reader is made to wait
@@ -71,6 +73,26 @@ class Socket:
     @property
     def eio_sid(self) -> str:
         return self.client.eio_sid
+
+
+class AckWaiter:
+    """The acknowledgement callback of one ``call()``: records the answer and wakes the
+    caller; :meth:`cancel` wakes it without an answer (the socket went away)."""
+
+    __slots__ = ("answered", "args", "event")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.answered = False
+        self.args: tuple[Any, ...] = ()
+
+    def __call__(self, *args: Any) -> None:
+        self.args = args
+        self.answered = True
+        self.event.set()
+
+    def cancel(self) -> None:
+        self.event.set()
 
 
 def as_args(value: Any) -> list[Any]:

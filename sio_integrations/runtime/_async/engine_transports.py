@@ -48,6 +48,7 @@ class AsyncEngineTransports(AsyncEngineCore):
                     frames: list[str | bytes] = [NOOP_FRAME]  # the outbox goes to the websocket
                 else:
                     frames = session.take_outbox()
+                    client.queued = 0
         finally:
             session.end_poll()
         if client.closed:
@@ -130,8 +131,12 @@ class AsyncEngineTransports(AsyncEngineCore):
         except Exception:
             self._clients.pop(client.sid, None)
             return
-        if await self._connect(client):
+        refusal = await self._connect(client)
+        if refusal is None:
             await self._read_websocket(client, ws)
+        elif refusal.startswith("connection refused:"):  # a policy refusal: say so once
+            self.logger.warning("Engine.IO websocket %s closed, %s (from %s)", client.sid,
+                                refusal, client.environ.get("REMOTE_ADDR", "?"))
 
     async def _upgrade(self, environ: Environ, client: _Client) -> Any:
         if not self.options.allow_upgrades or not self.driver.supports_websocket:
@@ -167,6 +172,7 @@ class AsyncEngineTransports(AsyncEngineCore):
             with client.mutex:
                 session.on_upgrade()
                 frames = session.take_outbox()
+                client.queued = 0
                 client.ws = ws
                 client.writing = True  # claim the writer so nothing overtakes the outbox
                 upgraded = True

@@ -23,6 +23,7 @@ from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..sockets import (
     INBOX_LIMIT,
+    AckWaiter,
     Client,
     ClientClosed,
     Socket,
@@ -143,20 +144,16 @@ class AsyncServer:
             return await self.manager.remote_call(event, data, target, namespace, timeout)
         if socket is None or not socket.connected:
             raise DisconnectedError(f"{target} is not connected to {namespace}")
-        done = self.eio.backend.event()
-        result: list[Any] = []
-
-        def on_ack(*args: Any) -> None:
-            result.extend(args)
-            done.set()
-
-        ack_id = socket.acks.register(on_ack)
+        waiter = AckWaiter(self.eio.backend.event())
+        ack_id = socket.acks.register(waiter)
         await self._send_frames(socket.eio_sid, self.serializer.encode_event(
             namespace, event, as_args(data), ack_id))
-        if not await self.eio.backend.wait_event(done, timeout):
+        if not await self.eio.backend.wait_event(waiter.event, timeout):
             socket.acks.pop(ack_id)
             raise AckTimeoutError(f"no acknowledgement for {event!r} within {timeout} s")
-        return call_result(result)
+        if not waiter.answered:  # woken by the manager: the client left meanwhile
+            raise DisconnectedError(f"{target} disconnected before acknowledging {event!r}")
+        return call_result(waiter.args)
 
     # -- rooms and sessions -----------------------------------------------------------------
 
@@ -218,10 +215,14 @@ class AsyncServer:
         await self._ensure_manager()
         await self.eio.start()
 
-    async def shutdown(self) -> None:
-        """Disconnect every client and stop background tasks."""
+    async def shutdown(self, grace: float = 0.0) -> None:
+        """Disconnect every client ("server shutting down") and stop background tasks.
+
+        ``grace``: refuse new connections at once, then give clients up to that many
+        seconds to receive the messages already emitted to them.
+        """
         self._sweeping = False
-        await self.eio.shutdown()
+        await self.eio.shutdown(grace)
         if self._manager_ready:
             self._manager_ready = False  # startup() initializes it again
             await self.manager.shutdown()
@@ -242,6 +243,9 @@ class AsyncServer:
     # -- engine callbacks (the AsyncEngineHandler protocol) ---------------------------------
 
     async def engine_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        limiter = self.options.rate_limiter
+        if limiter is not None and not limiter.connection_opened(environ):
+            raise ConnectionRefusedError("too many connections from this client")
         await self._ensure_manager()
         conn = ServerConnection(self.serializer)
         self._clients[eio_sid] = Client(eio_sid, conn, environ, time.monotonic(),
@@ -321,6 +325,8 @@ class AsyncServer:
         client = self._clients.pop(eio_sid, None)
         if client is None:
             return
+        if self.options.rate_limiter is not None:
+            self.options.rate_limiter.connection_closed(client.environ)
         with client.lock:
             if client.room is not None:
                 client.room.set()
@@ -418,6 +424,14 @@ class AsyncServer:
         socket = client.sockets.get(namespace)
         if socket is None or not socket.connected:
             return
+        limiter = self.options.rate_limiter
+        if limiter is not None and not limiter.allow_event(socket.sid, event.name,
+                                                           client.environ):
+            if not client.throttled:
+                client.throttled = True
+                self.logger.warning("client %s over its event rate limit: dropping events",
+                                    client.eio_sid)
+            return
         set_ack_id(event.ack_id)  # lets handler wrappers see whether an ack is awaited
         handlers = self.handlers.get(namespace)
         handler = handlers.get(event.name) if handlers is not None else None
@@ -465,6 +479,8 @@ class AsyncServer:
         if notify_client and was_connected:
             await self._reply(socket.client, Disconnect(namespace=socket.namespace))
         self.manager.forget(socket)
+        if self.options.rate_limiter is not None:
+            self.options.rate_limiter.socket_closed(socket.sid)
         if not was_connected:
             return
         handler, args = self._registry.find("disconnect", socket.namespace, (socket.sid, reason))

@@ -64,9 +64,19 @@ class Engine(EngineTransports):
             if client.closed:
                 return
             if client.writing:
+                if client.queued > self._send_limit:
+                    return  # overflowing: the client is being closed
                 client.pending.append(frame)
-                return
-            client.writing = True
+                client.queued += len(frame)
+                if client.queued <= self._send_limit:
+                    return
+                overflow = True
+            else:
+                client.writing = True
+                overflow = False
+        if overflow:
+            self._overflow(client)
+            return
         try:
             ws.send(frame)
         except Exception:
@@ -78,6 +88,7 @@ class Engine(EngineTransports):
                 return
             frames = list(client.pending)
             client.pending.clear()
+            client.queued = 0
         self._write_claimed(client, frames)
 
     def send_many(self, eio_sid: str, items: list[str | bytes]) -> None:
@@ -125,10 +136,19 @@ class Engine(EngineTransports):
             self._stop = self.backend.event()  # a fresh event: the loop may be a new one
         self._start_service()
 
-    def shutdown(self) -> None:
-        """Close every session ("server shutting down") and stop the heartbeat service."""
+    def shutdown(self, grace: float = 0.0) -> None:
+        """Close every session ("server shutting down") and stop the heartbeat service.
+
+        With ``grace`` > 0, new sessions are refused at once and the clients get up to that
+        many seconds to receive what was already sent to them before they are closed.
+        """
         self._stopping = True
         self._stop.set()
+        deadline = self.backend.monotonic() + grace
+        while self.backend.monotonic() < deadline and any(
+                client.writing or client.pending or client.session.outbox
+                for client in list(self._clients.values()) if not client.closed):
+            self.backend.sleep(0.02)  # bounded poll: no event tells "all flushed"
         for client in list(self._clients.values()):
             self._close_client(client, "server shutting down")
         service, self._service = self._service, None
@@ -158,6 +178,10 @@ class Engine(EngineTransports):
         if request.kind is RequestKind.PREFLIGHT:
             return self._respond(environ, 204, [], b"", preflight=True)
         if request.kind is RequestKind.HANDSHAKE:
+            if self._stopping:
+                error = RequestError(code=ErrorCode.BAD_REQUEST, status=503,
+                                     reason="server shutting down")
+                return self._refuse(environ, error)
             return self._handshake(environ, request.transport)
         assert request.sid is not None
         client = self._clients.get(request.sid)
@@ -208,8 +232,9 @@ class Engine(EngineTransports):
                 environ, lambda ws: self._websocket_session(client, ws, frame)
             )
         self._clients[sid] = client
-        if not self._connect(client):
-            error = RequestError(code=ErrorCode.FORBIDDEN, reason="connection refused")
+        refusal = self._connect(client)
+        if refusal is not None:
+            error = RequestError(code=ErrorCode.FORBIDDEN, reason=refusal)
             return self._refuse(environ, error)
         headers = [("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)]
         cookie = eio_http.sid_cookie(sid, self.options.cookie)

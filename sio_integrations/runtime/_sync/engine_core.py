@@ -48,7 +48,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64", "room", "busy",
+        "drain_task", "b64", "room", "busy", "queued",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -70,6 +70,7 @@ class _Client:
         self.b64 = False  # the client asked for binary as base64 text (b64=1)
         self.room: Any = None  # set by the drain when a reader waits for inbox room
         self.busy = False  # the reader is inside an inline handler (which may apply backpressure)
+        self.queued = 0  # bytes in ``pending`` or the session's outbox (max_send_buffer_size)
 
 
 class EngineCore:
@@ -94,7 +95,13 @@ class EngineCore:
         self._clients: dict[str, _Client] = {}
         self._transports = tuple(t for t in TRANSPORTS if t in options.transports)
         self._cors_disabled = options.cors_allowed_origins == []
+        policy = options.cors_allowed_origins
+        # any origin allowed: never also allow credentials, or every site on the web could
+        # call the server as the logged-in user (the browser sends the cookies)
+        any_origin = policy == "*" or (isinstance(policy, (list, tuple, set)) and "*" in policy)
+        self._cors_credentials = options.cors_credentials and not any_origin
         self._poll_timeout = options.ping_interval + options.ping_timeout
+        self._send_limit = options.max_send_buffer_size
         shortest = min(options.ping_interval, options.ping_timeout, options.upgrade_timeout)
         self._resolution = min(max(shortest / 10, 0.005), 0.5)
         # the service never sleeps past the first ping of a session created meanwhile
@@ -121,7 +128,7 @@ class EngineCore:
                 origin=environ.get("HTTP_ORIGIN"),
                 preflight=preflight,
                 request_headers=environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-                credentials=self.options.cors_credentials,
+                credentials=self._cors_credentials,
                 disabled=self._cors_disabled,
             )
         return self.driver.respond(environ, status, headers, body)
@@ -148,21 +155,27 @@ class EngineCore:
         headers = [("Content-Type", eio_http.ERROR_CONTENT_TYPE)]
         return self._respond(environ, error.status, headers, error.body(), cors=cors)
 
-    def _connect(self, client: _Client) -> bool:
+    def _connect(self, client: _Client) -> str | None:
+        """Tell the handler about a new session; the reason it was refused, or None."""
+        refusal = None
         try:
             self.handler.engine_connect(client.sid, client.environ)
+        except ConnectionRefusedError as exc:  # a policy decision (rate limit): no traceback
+            refusal = f"connection refused: {exc}"
         except Exception:
             self.logger.exception("engine_connect failed for %s", client.sid)
+            refusal = "connection refused"
+        if refusal is not None:
             client.closed = True
             self._clients.pop(client.sid, None)
-            return False
+            return refusal
         with client.mutex:
             client.connected = True
             closed_meanwhile = client.closed and not client.draining
         if closed_meanwhile:  # closed while engine_connect ran: disconnect was held back
             self._notify_disconnect(client.sid, client.session.close_reason or "")
-            return False
-        return True
+            return "closed while connecting"
+        return None
 
     # -- delivery -------------------------------------------------------------------------
     def _receive(self, client: _Client, messages: list[str | bytes]) -> None:
@@ -224,17 +237,33 @@ class EngineCore:
 
     def _deliver(self, client: _Client, frames: list[str | bytes]) -> None:
         with client.mutex:
-            if client.closed:
+            if client.closed or client.queued > self._send_limit:
                 return
-            if client.ws is None:  # long polling, or an upgrade under way
-                client.session.outbox.extend(frames)
-                client.poll_event.set()
-                return
-            if client.writing:
-                client.pending.extend(frames)
-                return
-            client.writing = True
-        self._write_claimed(client, frames)
+            if client.ws is None or client.writing:
+                if client.ws is None:  # long polling, or an upgrade under way
+                    client.session.outbox.extend(frames)
+                    client.poll_event.set()
+                else:
+                    client.pending.extend(frames)
+                for frame in frames:
+                    client.queued += len(frame)
+                if client.queued <= self._send_limit:
+                    return
+                overflow = True
+            else:
+                client.writing = True
+                overflow = False
+        if overflow:
+            self._overflow(client)
+        else:
+            self._write_claimed(client, frames)
+
+    def _overflow(self, client: _Client) -> None:
+        """Slow-consumer policy: a client whose queue passed the limit is disconnected."""
+        self.logger.warning(
+            "Engine.IO client %s is not reading: over max_send_buffer_size (%d bytes) "
+            "queued, closing", client.sid, self._send_limit)
+        self._close_client(client, "transport error")
 
     def _write_claimed(self, client: _Client, frames: list[str | bytes]) -> None:
         """Write ``frames`` and whatever queues behind them; the caller set ``writing``."""
@@ -250,6 +279,7 @@ class EngineCore:
                         return
                     frames = list(client.pending)
                     client.pending.clear()
+                    client.queued = 0
         except Exception:
             self._write_failed(client)
 
@@ -257,6 +287,7 @@ class EngineCore:
         with client.mutex:
             client.writing = False
             client.pending.clear()
+            client.queued = 0
         self._close_client(client, "transport error")
 
     # -- closing --------------------------------------------------------------------------

@@ -50,6 +50,7 @@ class EngineTransports(EngineCore):
                     frames: list[str | bytes] = [NOOP_FRAME]  # the outbox goes to the websocket
                 else:
                     frames = session.take_outbox()
+                    client.queued = 0
         finally:
             session.end_poll()
         if client.closed:
@@ -132,8 +133,12 @@ class EngineTransports(EngineCore):
         except Exception:
             self._clients.pop(client.sid, None)
             return
-        if self._connect(client):
+        refusal = self._connect(client)
+        if refusal is None:
             self._read_websocket(client, ws)
+        elif refusal.startswith("connection refused:"):  # a policy refusal: say so once
+            self.logger.warning("Engine.IO websocket %s closed, %s (from %s)", client.sid,
+                                refusal, client.environ.get("REMOTE_ADDR", "?"))
 
     def _upgrade(self, environ: Environ, client: _Client) -> Any:
         if not self.options.allow_upgrades or not self.driver.supports_websocket:
@@ -169,6 +174,7 @@ class EngineTransports(EngineCore):
             with client.mutex:
                 session.on_upgrade()
                 frames = session.take_outbox()
+                client.queued = 0
                 client.ws = ws
                 client.writing = True  # claim the writer so nothing overtakes the outbox
                 upgraded = True

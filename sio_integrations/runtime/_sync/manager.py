@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ...protocol.rooms import RoomRegistry
-from ..sockets import Client, Socket, as_args, new_sid
+from ..sockets import AckWaiter, Client, Socket, as_args, new_sid
 
 if TYPE_CHECKING:
     from .server import Server
@@ -72,7 +72,9 @@ class Manager:
         socket.connected = False
         if socket.client.sockets.get(socket.namespace) is socket:
             del socket.client.sockets[socket.namespace]
-        socket.acks.clear()
+        for callback in socket.acks.clear():
+            if type(callback) is AckWaiter:  # a call() waiting for this client: wake it
+                callback.cancel()
 
     def get_socket(self, sid: str, namespace: str | None = None) -> Socket | None:
         socket = self.sockets.get(sid)
