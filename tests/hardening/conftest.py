@@ -158,6 +158,11 @@ def build_server(kind: str, **overrides: Any) -> tuple[Any, Any, Live]:
         live.disconnects.append((sid, reason))
 
     if kind == "asgi":
+        async def flood(sid: str, count: int, size: int, target: str | None = None) -> int:
+            for _ in range(count):
+                await sio.emit("data", "x" * size, to=target or sid)
+            return count
+
         async def loop_probe(sid: str) -> int:
             live.loop = asyncio.get_running_loop()
             return len(asyncio.all_tasks())
@@ -165,6 +170,13 @@ def build_server(kind: str, **overrides: Any) -> tuple[Any, Any, Live]:
         sio.on("tasks", loop_probe)
     else:
         sio.on("tasks", lambda sid: threading.active_count())
+
+        def flood(sid: str, count: int, size: int, target: str | None = None) -> int:
+            for _ in range(count):
+                sio.emit("data", "x" * size, to=target or sid)
+            return count
+
+    sio.on("flood", flood)
     sio.on("echo", echo)
     sio.on("disconnect", disconnect)
     return sio, app, live
