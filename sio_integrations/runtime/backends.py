@@ -17,6 +17,9 @@ from typing import Any, Protocol
 
 from .eager import start_eagerly
 
+#: what ``within`` returns when the time ran out
+TIMED_OUT: Any = object()
+
 
 class Mutex(Protocol):
     """A context manager guarding a few lines of bookkeeping (never held across I/O)."""
@@ -73,6 +76,13 @@ class AsyncBackend:
         except asyncio.TimeoutError:
             return False
         return True
+
+    async def within(self, awaitable: Any, timeout: float) -> Any:
+        """The awaitable's result, or :data:`TIMED_OUT` after ``timeout`` seconds."""
+        try:
+            return await asyncio.wait_for(awaitable, timeout)
+        except asyncio.TimeoutError:
+            return TIMED_OUT
 
     async def join(self, task: Any) -> None:
         with contextlib.suppress(BaseException):
@@ -146,6 +156,11 @@ class SyncBackend:
         if event.is_set():
             return True
         return bool(event.wait(timeout))
+
+    def within(self, value: Any, timeout: float) -> Any:
+        """The twin of ``AsyncBackend.within``: a blocking call has already returned its
+        value here (bounding it is the WSGI server's socket timeout)."""
+        return value
 
     def join(self, task: Any) -> None:
         if task is not None and task is not threading.current_thread():

@@ -8,6 +8,7 @@ the sid when the request named one), no traceback, (c) answered within the budge
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from typing import Any
@@ -210,3 +211,23 @@ def test_every_refused_post_is_answered(live: Live, bystander: RawClient,
     assert time.monotonic() - start < 30 * BUDGET
     assert len(warnings.wait(30)) == 30
     assert_echo(bystander)
+
+
+def test_slow_sender_is_cut_off(make_live: Any, warnings: Warnings) -> None:
+    """A POST that declares 1000 bytes and sends 2: on asyncio hosts the request is
+    answered 400 after ping_interval + ping_timeout and its session closed. A WSGI server
+    reads the body in the request's thread; bounding that is the WSGI server's socket
+    timeout (werkzeug has none), so there only the other clients are checked."""
+    live = make_live(ping_interval=0.5, ping_timeout=0.5)
+    sid = live.handshake()
+    head = (f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{live.port}\r\nContent-Length: 1000\r\n\r\n40").encode()
+    if live.kind == "asgi":
+        answer = live.raw(head, timeout=1.0 + 2.0)
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:100]
+        warnings.assert_one(sid, "not received in time")
+        assert_echo(live.client())
+    else:
+        with socket.create_connection(("127.0.0.1", live.port), timeout=5) as stalled:
+            stalled.sendall(head)
+            assert_echo(live.client())

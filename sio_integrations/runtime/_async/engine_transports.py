@@ -23,6 +23,7 @@ from ...protocol.engine.requests import (
     parse_query,
 )
 from ...protocol.engine.session import PollMode, UpgradeState
+from ..backends import TIMED_OUT
 from ..drivers import AsyncWebSocket, Environ
 from .engine_core import INBOX_LIMIT, AsyncEngineCore, _Client
 
@@ -79,10 +80,17 @@ class AsyncEngineTransports(AsyncEngineCore):
                 error = session.begin_post()
             if error is None:
                 try:
-                    body = await self.driver.read_body(environ, limit)
+                    # a sender that stalls mid-body is cut off (asyncio hosts; a WSGI
+                    # server's socket timeout does it for threads)
+                    body = await self.backend.within(
+                        self.driver.read_body(environ, limit), self._poll_timeout)
                 finally:
                     session.end_post()
-                if body is None:
+                if body is TIMED_OUT:
+                    body, error = None, RequestError(
+                        code=ErrorCode.BAD_REQUEST, reason="request body not received in time",
+                        close_session=True)
+                elif body is None:
                     error = body_too_large(limit)
         if error is not None or body is None:
             return await self._refuse(environ, error or body_too_large(limit), client=client)
