@@ -1,18 +1,74 @@
-"""Pieces the asyncio host plugins (Sanic, Tornado) share: the server methods an extension
-object offers handlers, and a ``connect`` wrapper that turns a host's HTTP exception into
-a refusal the client sees."""
+"""Pieces the asyncio host plugins (Sanic, Tornado) share: handler registration that may
+come before the server exists, the server methods an extension object offers handlers, and
+a ``connect`` wrapper that turns a host's HTTP exception into a refusal the client sees."""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ConnectionRefusedError as Refused
+from .handlers import event_decorator
 from .sockets import positional_capacity
 
 if TYPE_CHECKING:
     from ._async.server import AsyncServer
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DeferredHandlers:
+    """``on`` / ``event`` / ``register_namespace`` on an extension object whose server is
+    built later (``init_app``): registrations are kept and replayed by
+    :meth:`_replay_handlers`. ``_wrap_connect`` lets a host wrap ``connect`` handlers."""
+
+    _server: AsyncServer | None
+
+    def __init__(self) -> None:
+        self._deferred: list[Callable[[AsyncServer], None]] = []
+
+    def _wrap_connect(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return func
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None,
+           namespace: str | None = None) -> Any:
+        """Register a handler (``@socketio.on("chat", namespace="/room")``).
+
+        A ``connect`` handler may refuse the connection by raising the host's HTTP
+        exception: the client's ``connect_error`` carries its message and
+        ``{"status": ...}``. ``ConnectionRefusedError`` works as usual.
+        """
+
+        def register(func: F) -> F:
+            target = self._wrap_connect(func) if event == "connect" else func
+            self._defer(lambda server: server.on(event, target, namespace=namespace))
+            return func
+
+        if handler is None:
+            return register
+        register(handler)
+        return None
+
+    def event(self, *args: Any, **kwargs: Any) -> Any:
+        """Register a handler named after the function (``@socketio.event``)."""
+        return event_decorator(self.on, args, kwargs)
+
+    def register_namespace(self, namespace_handler: Any) -> None:
+        """Register a class-based namespace (``AsyncNamespace``)."""
+        self._defer(lambda server: server.register_namespace(namespace_handler))
+
+    def _defer(self, register: Callable[[AsyncServer], None]) -> None:
+        if self._server is not None:
+            register(self._server)
+        else:
+            self._deferred.append(register)
+
+    def _replay_handlers(self, server: AsyncServer) -> None:
+        for register in self._deferred:
+            register(server)
+        self._deferred.clear()
 
 
 class AsyncServerMethods:

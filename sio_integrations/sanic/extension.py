@@ -20,8 +20,7 @@ from ..errors import ConnectionRefusedError as Refused
 from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
-from ..runtime.handlers import event_decorator
-from ..runtime.plugin_support import AsyncServerMethods, HostConnectHandler
+from ..runtime.plugin_support import AsyncServerMethods, DeferredHandlers, HostConnectHandler
 from .bridge import get_handshake
 from .config import PREFIX, config_options, plugin_setting, server_options
 from .cors import OriginPolicy, sanic_ext_cors, strip_engine_cors
@@ -35,7 +34,7 @@ METHODS = ("GET", "POST", "OPTIONS", "PUT", "DELETE", "PATCH")
 WEBSOCKET_SLACK = 65536
 
 
-class SocketIO(AsyncServerMethods):
+class SocketIO(DeferredHandlers, AsyncServerMethods):
     """Socket.IO for a Sanic application.
 
     ``SocketIO(app, **options)`` or ``socketio = SocketIO(); socketio.init_app(app)``.
@@ -56,7 +55,7 @@ class SocketIO(AsyncServerMethods):
         self._path = path
         self.user_attr = user_attr
         self.session_attr = session_attr
-        self._deferred: list[Callable[[AsyncServer], None]] = []
+        DeferredHandlers.__init__(self)
         self._server: AsyncServer | None = None
         self._config_seen: dict[str, Any] = {}
         self.app: Any = None
@@ -80,9 +79,7 @@ class SocketIO(AsyncServerMethods):
                                                         explicit=explicit)
         self.options = options
         server = AsyncServer(**options.server_kwargs())
-        for register in self._deferred:
-            register(server)
-        self._deferred.clear()
+        self._replay_handlers(server)
         self._server = server
         self.app = app
         path = self._path or plugin_setting(app.config, "PATH")
@@ -132,40 +129,8 @@ class SocketIO(AsyncServerMethods):
 
     # -- handlers -------------------------------------------------------------------------
 
-    def on(self, event: str, handler: Callable[..., Any] | None = None,
-           namespace: str | None = None) -> Any:
-        """Register a handler (``@socketio.on("chat", namespace="/room")``).
-
-        A ``connect`` handler may refuse the connection by raising a Sanic exception
-        (``Unauthorized("login required")``): the client's ``connect_error`` carries its
-        message and ``{"status": ...}``. ``ConnectionRefusedError`` works as usual.
-        """
-
-        def register(func: F) -> F:
-            target: Callable[..., Any] = func
-            if event == "connect":
-                target = HostConnectHandler(func, self.get_handshake, _sanic_refusal)
-            self._defer(lambda server: server.on(event, target, namespace=namespace))
-            return func
-
-        if handler is None:
-            return register
-        register(handler)
-        return None
-
-    def event(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a handler named after the function (``@socketio.event``)."""
-        return event_decorator(self.on, args, kwargs)
-
-    def register_namespace(self, namespace_handler: Any) -> None:
-        """Register a class-based namespace (``AsyncNamespace``)."""
-        self._defer(lambda server: server.register_namespace(namespace_handler))
-
-    def _defer(self, register: Callable[[AsyncServer], None]) -> None:
-        if self._server is not None:
-            register(self._server)
-        else:
-            self._deferred.append(register)
+    def _wrap_connect(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return HostConnectHandler(func, self.get_handshake, _sanic_refusal)
 
     # -- what handlers use ----------------------------------------------------------------
 

@@ -20,8 +20,7 @@ from ..errors import ConnectionRefusedError as Refused
 from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
-from ..runtime.handlers import event_decorator
-from ..runtime.plugin_support import AsyncServerMethods, HostConnectHandler
+from ..runtime.plugin_support import AsyncServerMethods, DeferredHandlers, HostConnectHandler
 from .bridge import HANDLER_KEY, get_handshake
 from .config import server_options
 
@@ -37,7 +36,7 @@ def _handler_policy(origin: str, environ: Mapping[str, Any]) -> bool:
     return bool(checker(origin))
 
 
-class SocketIO(AsyncServerMethods):
+class SocketIO(DeferredHandlers, AsyncServerMethods):
     """Socket.IO for a Tornado application.
 
     Keywords are server options (``ping_interval=10``) and win over the application's
@@ -51,7 +50,7 @@ class SocketIO(AsyncServerMethods):
         if unknown:
             raise TypeError(f"unknown server option(s): {', '.join(unknown)}")
         self._kwargs = options
-        self._deferred: list[Callable[[AsyncServer], None]] = []
+        DeferredHandlers.__init__(self)
         self._server: AsyncServer | None = None
         self.app: Any = None
         self.options: ServerOptions | None = None
@@ -74,9 +73,7 @@ class SocketIO(AsyncServerMethods):
             options.cors_allowed_origins = _handler_policy
         self.options = options
         server = AsyncServer(**options.server_kwargs())
-        for register in self._deferred:
-            register(server)
-        self._deferred.clear()
+        self._replay_handlers(server)
         self._server = server
         self.app = app
 
@@ -113,40 +110,8 @@ class SocketIO(AsyncServerMethods):
 
     # -- handlers -------------------------------------------------------------------------
 
-    def on(self, event: str, handler: Callable[..., Any] | None = None,
-           namespace: str | None = None) -> Any:
-        """Register a handler (``@socketio.on("chat", namespace="/room")``).
-
-        A ``connect`` handler may refuse the connection by raising
-        ``tornado.web.HTTPError(403, "reason")``: the client's ``connect_error`` carries
-        the reason and ``{"status": 403}``. ``ConnectionRefusedError`` works as usual.
-        """
-
-        def register(func: F) -> F:
-            target: Callable[..., Any] = func
-            if event == "connect":
-                target = HostConnectHandler(func, get_handshake, _tornado_refusal)
-            self._defer(lambda server: server.on(event, target, namespace=namespace))
-            return func
-
-        if handler is None:
-            return register
-        register(handler)
-        return None
-
-    def event(self, *args: Any, **kwargs: Any) -> Any:
-        """Register a handler named after the function (``@socketio.event``)."""
-        return event_decorator(self.on, args, kwargs)
-
-    def register_namespace(self, namespace_handler: Any) -> None:
-        """Register a class-based namespace (``AsyncNamespace``)."""
-        self._defer(lambda server: server.register_namespace(namespace_handler))
-
-    def _defer(self, register: Callable[[AsyncServer], None]) -> None:
-        if self._server is not None:
-            register(self._server)
-        else:
-            self._deferred.append(register)
+    def _wrap_connect(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return HostConnectHandler(func, get_handshake, _tornado_refusal)
 
     # -- what handlers use ----------------------------------------------------------------
 
