@@ -111,7 +111,7 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
     head = ["stack", "scenario", "unit", *impls]
     pairs = [
         (a, b)
-        for a, b in (("ours", "ref"), ("ours", "raw"), ("ref", "raw"))
+        for a, b in (("ours", "ref"), ("ours", "node"), ("ours", "raw"), ("ref", "raw"))
         if a in impls and b in impls
     ]
     head += ["{}/{}".format(*p) for p in pairs]

@@ -142,6 +142,7 @@ IMPLS = {
     "ours": ["--impl", "sio", "--module", "sio_integrations"],
     "ref": ["--impl", "sio", "--module", "socketio"],
     "raw": ["--impl", "raw"],
+    "node": [],
 }
 
 
@@ -154,6 +155,8 @@ def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[s
     server_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.server.log")
     gen_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.loadgen.log")
     cmd = [PY, os.path.join(HERE, "server.py"), *impl_args, "--stack", stack, "--loop", args.loop]
+    if impl == "node":
+        cmd = ["node", os.path.join(HERE, "node", "server.js")]
     if args.profile:
         cmd += ["--profile", os.path.join(args.logs, f"{tag}-{stack}-{impl}.prof")]
     with open(server_log, "wb") as err:
