@@ -1,17 +1,21 @@
-"""Load generator: runs every scenario against one running server, prints one JSON line.
+"""Load generator: runs one scenario against one running server, prints one JSON line.
 
-    python bench/loadgen.py --port 8000 --server-pid 1234 [--warmup 2 --measure 5]
+    python bench/loadgen.py --port 8000 --server-pid 1234 --scenario echo100 [--warmup 2 ...]
 
-Phases, in order, on one server process:
-  1. memory: RSS of the server after one warm-up client, then with ``--idle`` idle clients
-     connected (KiB per connection);
-  2. broadcast: those clients join room ``bench``; a separate trigger client emits
-     ``bcast {"room": "bench", "k": K}``, the server emits ``tick`` K times to the room; the
-     trigger keeps at most two batches in flight (flow control on deliveries, so server
-     queues stay bounded); deliveries/s counted across all clients;
-  3. echo: closed loop, each of N clients emits ``echo`` and waits for its ack before
-     emitting again; acks/s, for each N in ``--echo``.
-Each phase reports the server's CPU use (from /proc) and ours, so a reader can see whether
+Scenarios (see bench/scenarios.py; N is the number after the kind):
+  idle<N>:   RSS of the server after one warm-up client, then with N idle clients connected
+             and, when the server sends heartbeats, after every client has seen at least one
+             ping (KiB per connection, heartbeats included);
+  bcast<N>:  N clients join room ``bench``; a separate trigger client emits
+             ``bcast {"room": "bench", "k": K}``, the server emits ``tick`` K times to the room;
+             the trigger keeps at most two batches in flight (flow control on deliveries, so
+             server queues stay bounded); deliveries/s counted across all clients;
+  echo<N>:   closed loop, each of N websocket clients emits ``echo`` and waits for its ack
+             before emitting again; acks/s and round-trip percentiles;
+  bin<N>:    the same with one 64 KiB binary attachment per emit, acked with the same bytes;
+  poll<N>:   the echo loop over Engine.IO long-polling (bench/pollclient.py), never upgraded;
+  thread<N>: the echo loop against a threading-mode server (the runner starts that one).
+Each scenario reports the server's CPU use (from /proc) and ours, so a reader can see whether
 the server was saturated and the generator was not. Not a test; see docs/benchmarks.md.
 """
 
@@ -21,43 +25,65 @@ import argparse
 import asyncio
 import json
 import os
+import resource
+import shutil
+import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any
 
+from pollclient import connect_polling
 from procstat import Window, rss_kib, wait_server_idle
-from wsclient import Counter, SioClient, connect, parse_ack_id
+from scenarios import Scenario, parse
+from wsclient import (
+    Counter,
+    SioClient,
+    connect,
+    encode_frame,
+    encode_frame_zero_mask,
+    parse_ack_id,
+)
 
 HOST = "127.0.0.1"
 ECHO = b'["echo",{"n":1,"s":"hello"}]'
 TICK = {"n": 1, "s": "hello"}
 ECHO_ACK = [TICK]
 TICK_PREFIX = b'2["tick"'
+PAYLOAD = bytes(range(256)) * 256  # 64 KiB attachment
+BIN_FRAME = encode_frame_zero_mask(PAYLOAD)  # built once (see encode_frame_zero_mask)
+BIN_EVENT = b'["echo",{"_placeholder":true,"num":0}]'
+CONNECT_BATCH = 64  # handshakes in flight at once (listen backlogs differ between servers)
 
 
-def ignore(_client: SioClient, _msg: bytes) -> None:
+def ignore(_client: Any, _msg: bytes) -> None:
     pass
 
 
-async def connect_many(port: int, n: int, timeout: float) -> list[SioClient]:
-    sem = asyncio.Semaphore(64)  # bounded concurrent handshakes (listen backlogs differ)
+async def connect_many(
+    port: int,
+    n: int,
+    timeout: float,
+    opener: Callable[..., Awaitable[Any]] = connect,
+) -> list[Any]:
+    sem = asyncio.Semaphore(CONNECT_BATCH)
 
-    async def one() -> SioClient:
+    async def one() -> Any:
         async with sem:
-            return await connect(HOST, port, ignore, timeout)
+            return await opener(HOST, port, ignore, timeout)
 
     results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
-    clients = [r for r in results if isinstance(r, SioClient)]
-    errors = [r for r in results if not isinstance(r, SioClient)]
+    clients = [r for r in results if not isinstance(r, BaseException)]
+    errors = [r for r in results if isinstance(r, BaseException)]
     if errors:
         close_all(clients)
         raise ConnectionError(f"{len(errors)}/{n} connections failed, first: {errors[0]!r}")
     return clients
 
 
-def close_all(clients: list[SioClient]) -> None:
+def close_all(clients: list[Any]) -> None:
     for c in clients:
         c.close()
 
@@ -77,30 +103,77 @@ async def ack_all(clients: list[SioClient], event_json: bytes, timeout: float) -
     for c in clients:
         c.on_message = on_msg
         c.expect = c.emit(event_json)
-    await asyncio.wait_for(done.wait(), timeout)
+    await asyncio.wait_for(done.wait(), timeout + len(clients) / 500)
     for c in clients:
         c.on_message = ignore
 
 
-# -- phases --------------------------------------------------------------------------------
+class Spy:
+    """py-spy over the server during a measured window (``--py-spy OUT``), else nothing."""
+
+    def __init__(self, out: str, pid: int) -> None:
+        self.out = out
+        self.pid = pid
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, seconds: float) -> None:
+        if not self.out or self.proc is not None:
+            return
+        exe = shutil.which("py-spy") or "/root/.pyenv/shims/py-spy"
+        cmd = [exe, "record", "-p", str(self.pid), "-d", str(max(1, round(seconds)))]
+        cmd += ["-r", "500", "-f", "raw", "--nonblocking", "-o", self.out]
+        with open(self.out + ".log", "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
+
+    async def finish(self, timeout: float) -> None:
+        if self.proc is None:
+            return
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
 
 
-async def phase_memory(port: int, pid: int, clients_n: int, timeout: float) -> Any:
+# -- idle memory ---------------------------------------------------------------------------
+
+
+async def phase_idle(
+    port: int, pid: int, n: int, ping_interval: float, timeout: float
+) -> dict[str, Any]:
     warm = await connect(HOST, port, ignore, timeout)
     await ack_all([warm], ECHO, timeout)
     warm.close()
     await wait_server_idle(pid)
     before = rss_kib(pid)
-    clients = await connect_many(port, clients_n, timeout)
-    await wait_server_idle(pid)
-    after = rss_kib(pid)
-    result = {
-        "clients": clients_n,
+    t0 = time.monotonic()
+    clients: list[SioClient] = await connect_many(port, n, timeout)
+    connect_s = time.monotonic() - t0
+    try:
+        if ping_interval > 0:
+            # heartbeats included: every connection has been pinged (and answered) once
+            deadline = time.monotonic() + 2 * ping_interval + timeout
+            while any(c.pings == 0 for c in clients):
+                if time.monotonic() > deadline:
+                    seen = sum(1 for c in clients if c.pings)
+                    raise TimeoutError(f"only {seen}/{n} clients were pinged")
+                await asyncio.sleep(0.1)
+        await wait_server_idle(pid)
+        after = rss_kib(pid)
+    finally:
+        close_all(clients)
+    return {
+        "clients": n,
         "rss_before_kib": before,
         "rss_after_kib": after,
-        "kib_per_conn": (after - before) / clients_n,
+        "kib_per_conn": (after - before) / n,
+        "connects_per_s": n / connect_s,
+        "ping_interval_s": ping_interval,
     }
-    return result, clients
+
+
+# -- broadcast -----------------------------------------------------------------------------
 
 
 class Deliveries(Counter):
@@ -150,6 +223,7 @@ async def phase_broadcast(
     warmup: float,
     measure: float,
     timeout: float,
+    spy: Spy,
 ) -> Any:
     n = len(clients)
     await ack_all(clients, b'["join","bench"]', timeout)
@@ -172,6 +246,7 @@ async def phase_broadcast(
     async def mark_later() -> None:
         await asyncio.sleep(warmup)
         marks.append(Window(pid, d.count))
+        spy.start(measure)
         await asyncio.sleep(measure)
         marks.append(Window(pid, d.count))
 
@@ -208,7 +283,7 @@ async def phase_broadcast(
         trigger.close()
         for c in clients:
             c.counter = None
-    result = marks[0].rate(marks[1])
+    result: dict[str, Any] = dict(marks[0].rate(marks[1]))
     result.update(
         clients=n,
         k=k,
@@ -220,7 +295,9 @@ async def phase_broadcast(
     return result
 
 
-class EchoLoop:
+class ClosedLoop:
+    """N clients, one request in flight each; the next goes out when the answer is in."""
+
     def __init__(self) -> None:
         self.acks = 0
         self.bad = 0
@@ -231,21 +308,23 @@ class EchoLoop:
         self.recording = False
         self.latencies: list[float] = []  # seconds, inside the measured window only
 
-    def on_ack(self, c: SioClient, msg: bytes) -> None:
-        now = perf_counter()
-        ack_id = parse_ack_id(msg)
-        if ack_id < 0:
-            return
+    def attach(self, c: Any) -> None:
+        raise NotImplementedError
+
+    def send(self, c: Any) -> None:
+        raise NotImplementedError
+
+    def completed(self, c: Any, now: float, ack_id: int, payload_ok: bool) -> None:
         if self.recording:
             self.latencies.append(now - c.sent_at)
         if ack_id != c.expect:
             self.bad += 1
-        elif ack_id & 63 == 0 and json.loads(msg[msg.find(b"[") :]) != ECHO_ACK:
-            self.bad_payload += 1  # sampled: a server that acks with wrong data is caught
+        elif not payload_ok:
+            self.bad_payload += 1
         self.acks += 1
         if self.running:
             c.sent_at = now
-            c.expect = c.emit(ECHO)
+            self.send(c)
         else:
             c.expect = -1
             self.outstanding -= 1
@@ -253,18 +332,69 @@ class EchoLoop:
                 self.drained.set()
 
 
-async def phase_echo(
-    pid: int, clients: list[SioClient], warmup: float, measure: float, timeout: float
-) -> Any:
-    loop = EchoLoop()
+class EchoLoop(ClosedLoop):
+    """Small echo: ``42<id>["echo",{..}]`` -> ``43<id>[{..}]`` (websocket or polling)."""
+
+    def attach(self, c: Any) -> None:
+        c.on_message = self.on_ack
+
+    def send(self, c: Any) -> None:
+        c.expect = c.emit(ECHO)
+
+    def on_ack(self, c: Any, msg: bytes) -> None:
+        now = perf_counter()
+        ack_id = parse_ack_id(msg)
+        if ack_id < 0:
+            return
+        # payload sampled: a server that acks with wrong data is caught
+        ok = bool(ack_id & 63) or json.loads(msg[msg.find(b"[") :]) == ECHO_ACK
+        self.completed(c, now, ack_id, ok)
+
+
+class BinLoop(ClosedLoop):
+    """64 KiB binary echo: ``451-<id>["echo",{placeholder}]`` + one binary frame, answered
+    by ``461-<id>[{placeholder}]`` + the same bytes."""
+
+    def attach(self, c: SioClient) -> None:
+        c.on_message = self.on_header
+        c.on_binary = self.on_attachment
+
+    def send(self, c: SioClient) -> None:
+        ack_id = c.next_id
+        c.next_id += 1
+        c.expect = ack_id
+        c.write_frames(encode_frame(b"451-%d" % ack_id + BIN_EVENT) + BIN_FRAME)
+
+    def on_header(self, c: SioClient, msg: bytes) -> None:
+        if msg[:1] == b"6":  # binary ack header: 61-<id>[..]
+            c.pending = int(msg[msg.find(b"-") + 1 : msg.find(b"[")])
+        elif msg[:1] == b"3":
+            self.bad_payload += 1  # acked without the attachment
+
+    def on_attachment(self, c: SioClient, data: bytes) -> None:
+        now = perf_counter()
+        ack_id, c.pending = c.pending, -1
+        self.completed(c, now, ack_id, data == PAYLOAD)
+
+
+async def run_closed_loop(
+    pid: int,
+    loop: ClosedLoop,
+    clients: list[Any],
+    warmup: float,
+    measure: float,
+    timeout: float,
+    spy: Spy,
+) -> dict[str, Any]:
     for c in clients:
-        c.on_message = loop.on_ack
+        loop.attach(c)
     for c in clients:
         c.sent_at = perf_counter()
-        c.expect = c.emit(ECHO)
+        loop.send(c)
     await asyncio.sleep(warmup)
     start = Window(pid, loop.acks)
     loop.recording = True
+    spy.start(measure)
     await asyncio.sleep(measure)
     end = Window(pid, loop.acks)
     loop.recording = False
@@ -274,10 +404,10 @@ async def phase_echo(
         try:
             await asyncio.wait_for(loop.drained.wait(), timeout)
         except asyncio.TimeoutError:
-            raise TimeoutError(f"{loop.outstanding} echo acks never came back") from None
+            raise TimeoutError(f"{loop.outstanding} acks never came back") from None
     for c in clients:
         c.on_message = ignore
-    result = start.rate(end)
+    result: dict[str, Any] = dict(start.rate(end))
     result.update(clients=len(clients), bad_ack_ids=loop.bad, bad_payloads=loop.bad_payload)
     lat = sorted(loop.latencies)
     if lat:
@@ -289,35 +419,33 @@ async def phase_echo(
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {"errors": []}
+    sc: Scenario = parse(args.scenario)
+    out: dict[str, Any] = {"errors": [], "scenario": sc.name}
     pid = args.server_pid
-    idle: list[SioClient] = []
+    spy = Spy(args.py_spy, pid)
+    clients: list[Any] = []
     try:
-        out["memory"], idle = await phase_memory(args.port, pid, args.idle, args.timeout)
-        if args.k > 0:
-            out["broadcast"] = await phase_broadcast(
-                args.port, pid, idle, args.k, args.warmup, args.measure, args.timeout
+        if sc.kind == "idle":
+            out["result"] = await phase_idle(args.port, pid, sc.clients, args.ping, args.timeout)
+        elif sc.kind == "bcast":
+            clients = await connect_many(args.port, sc.clients, args.timeout)
+            await wait_server_idle(pid)
+            out["result"] = await phase_broadcast(
+                args.port, pid, clients, args.k, args.warmup, args.measure, args.timeout, spy
+            )
+        else:
+            opener = connect_polling if sc.kind == "poll" else connect
+            clients = await connect_many(args.port, sc.clients, args.timeout, opener)
+            await wait_server_idle(pid)
+            loop: ClosedLoop = BinLoop() if sc.kind == "bin" else EchoLoop()
+            out["result"] = await run_closed_loop(
+                pid, loop, clients, args.warmup, args.measure, args.timeout, spy
             )
     except Exception as exc:
-        out["errors"].append("memory/broadcast: " + describe(exc))
+        out["errors"].append(f"{sc.name}: " + describe(exc))
     finally:
-        close_all(idle)
-    await wait_server_idle(pid)
-    echo_ns = sorted(int(x) for x in args.echo.split(",") if x)
-    if echo_ns:
-        out["echo"] = {}
-        clients: list[SioClient] = []
-        try:
-            clients = await connect_many(args.port, echo_ns[-1], args.timeout)
-            await wait_server_idle(pid)
-            for n in echo_ns:
-                out["echo"][str(n)] = await phase_echo(
-                    pid, clients[:n], args.warmup, args.measure, args.timeout
-                )
-        except Exception as exc:
-            out["errors"].append("echo: " + describe(exc))
-        finally:
-            close_all(clients)
+        close_all(clients)
+        await spy.finish(args.timeout)
     return out
 
 
@@ -328,18 +456,29 @@ def describe(exc: BaseException) -> str:
     return text
 
 
+def raise_nofile() -> None:
+    """Thousands of connections need as many descriptors: soft limit up to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--server-pid", type=int, required=True)
+    parser.add_argument("--scenario", required=True, help="e.g. echo100 (bench/scenarios.py)")
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--measure", type=float, default=5.0)
-    parser.add_argument("--idle", type=int, default=1000, help="idle/broadcast clients")
-    parser.add_argument("--k", type=int, default=10, help="broadcasts per trigger (0: skip)")
-    parser.add_argument("--echo", default="10,100", help="echo client counts")
+    parser.add_argument("--k", type=int, default=10, help="broadcasts per trigger")
+    parser.add_argument(
+        "--ping", type=float, default=0.0, help="server ping interval (idle: wait for a ping)"
+    )
     parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--py-spy", default="", help="record the server with py-spy to this file")
     args = parser.parse_args()
+    raise_nofile()
     if args.loop == "uvloop":
         import uvloop
 

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
+
+from scenarios import ALL_IMPLS, Scenario
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # -- aggregation ---------------------------------------------------------------------------
-
-
-@dataclass
-class Metric:
-    key: str  # row label
-    unit: str
-    path: tuple[str, ...]  # where the number lives in a loadgen result
-    higher_is_better: bool = True
-    values: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
 
 def dig(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
@@ -37,18 +30,14 @@ def dig(result: dict[str, Any], path: tuple[str, ...]) -> float | None:
     return float(node) if isinstance(node, (int, float)) else None
 
 
-def metrics_for(args: argparse.Namespace) -> list[Metric]:
-    rows = []
-    for n in sorted(int(x) for x in args.echo.split(",") if x):
-        rows.append(Metric(f"echo N={n}", "acks/s", ("echo", str(n), "rate")))
-        rows.append(Metric(f"echo N={n}", "acks/CPU-s", ("echo", str(n), "per_cpu_s")))
-        rows.append(Metric(f"echo N={n}", "p50 µs", ("echo", str(n), "p50_us"), False))
-        rows.append(Metric(f"echo N={n}", "p99 µs", ("echo", str(n), "p99_us"), False))
-    if args.k > 0:
-        label = f"broadcast {args.idle}"
-        rows.append(Metric(label, "deliveries/s", ("broadcast", "rate")))
-        rows.append(Metric(label, "deliveries/CPU-s", ("broadcast", "per_cpu_s")))
-    rows.append(Metric(f"idle {args.idle}", "RSS KiB/conn", ("memory", "kib_per_conn"), False))
+def metrics_for(sc: Scenario) -> list[tuple[str, str, bool]]:
+    """(unit shown, key in the scenario's result, higher is better) rows of one scenario."""
+    if sc.kind == "idle":
+        return [("RSS KiB/conn", "kib_per_conn", False)]
+    unit = sc.unit
+    rows = [(f"{unit}/s", "rate", True), (f"{unit}/CPU-s", "per_cpu_s", True)]
+    if unit == "acks":
+        rows += [("p50 µs", "p50_us", False), ("p99 µs", "p99_us", False)]
     return rows
 
 
@@ -60,6 +49,8 @@ DIAG = [  # (column label, key in a scenario's result)
     ("other tasks on generator CPU", "gen_cpu_other"),
     ("irq on generator CPU", "gen_cpu_irq"),
 ]
+
+RATIOS = (("ours", "ref"), ("ours", "node"), ("ours", "raw"))
 
 
 def med(values: list[float]) -> float | None:
@@ -82,47 +73,48 @@ def ratio(a: float | None, b: float | None) -> str:
     return "%.2f" % (a / b)
 
 
-def scenario_paths(args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
-    paths: list[tuple[str, tuple[str, ...]]] = [
-        (f"echo N={n}", ("echo", n))
-        for n in sorted((x for x in args.echo.split(",") if x), key=int)
-    ]
-    if args.k > 0:
-        paths.append((f"broadcast {args.idle}", ("broadcast",)))
-    return paths
+def cells(args: argparse.Namespace) -> list[tuple[str, Scenario]]:
+    """(host, scenario) rows in the order of the run."""
+    out = [(st, sc) for st in args.stacks for sc in args.scenario_list if sc.host is None]
+    out += [("threading", sc) for sc in args.scenario_list if sc.host == "threading"]
+    return out
+
+
+def values(
+    runs: list[dict[str, Any]], stack: str, impl: str, sc: Scenario, key: str
+) -> list[float]:
+    # node runs once per scenario (no Python stack); its figures serve every stack's rows
+    where = "node" if impl == "node" else stack
+    found = []
+    for run in runs:
+        if run["stack"] == where and run["impl"] == impl and run.get("scenario") == sc.name:
+            v = dig(run["result"], ("result", key))
+            if v is not None:
+                found.append(v)
+    return found
 
 
 def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str, str]) -> str:
-    metrics = metrics_for(args)
-    for run in runs:
-        for m in metrics:
-            v = dig(run["result"], m.path)
-            if v is not None:
-                m.values.setdefault((run["stack"], run["impl"]), []).append(v)
-    impls = args.impls
+    impls = [i for i in ALL_IMPLS if i in args.impls]
     lines = ["# Benchmark results", ""]
     lines += [f"- {k}: {v}" for k, v in meta.items()]
     lines += [
         "",
         f"Medians over {args.reps} repetition(s). Ratios > 1 mean ours is better for "
-        "throughput; for latency (µs) and RSS, < 1 means ours is better.",
+        "throughput; for latency (µs) and RSS, < 1 means ours is better. '-': not part of "
+        "that row (node and raw have no threading mode, raw no polling) or failed (see Errors).",
         "",
     ]
-    head = ["stack", "scenario", "unit", *impls]
-    pairs = [
-        (a, b)
-        for a, b in (("ours", "ref"), ("ours", "node"), ("ours", "raw"), ("ref", "raw"))
-        if a in impls and b in impls
-    ]
-    head += ["{}/{}".format(*p) for p in pairs]
+    pairs = [(a, b) for a, b in RATIOS if a in impls and b in impls]
+    head = ["stack", "scenario", "unit", *impls, *("{}/{}".format(*p) for p in pairs)]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---" for _ in head) + "|")
-    for stack in args.stacks:
-        for m in metrics:
-            meds = {i: med(m.values.get((stack, i), [])) for i in impls}
+    for stack, sc in cells(args):
+        for unit, key, _ in metrics_for(sc):
+            meds = {i: med(values(runs, stack, i, sc, key)) for i in impls}
             if all(v is None for v in meds.values()):
                 continue
-            row = [stack, m.key, m.unit, *(fmt(meds[i], m.unit) for i in impls)]
+            row = [stack, sc.label, unit, *(fmt(meds[i], unit) for i in impls)]
             row += [ratio(meds[a], meds[b]) for a, b in pairs]
             lines.append("| " + " | ".join(row) + " |")
     lines += [
@@ -137,26 +129,27 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
     dhead = ["stack", "impl", "scenario", *(d[0] for d in DIAG)]
     lines.append("| " + " | ".join(dhead) + " |")
     lines.append("|" + "|".join("---" for _ in dhead) + "|")
-    for stack in args.stacks:
+    seen = set()
+    for stack, sc in cells(args):
+        if not sc.throughput:
+            continue
         for impl in impls:
-            for label, path in scenario_paths(args):
-                cells = []
-                for _, key in DIAG:
-                    vals = [
-                        v
-                        for run in runs
-                        if run["stack"] == stack and run["impl"] == impl
-                        for v in [dig(run["result"], (*path, key))]
-                        if v is not None
-                    ]
-                    cells.append(fmt(med(vals)))
-                lines.append("| " + " | ".join([stack, impl, label, *cells]) + " |")
-    errors = [(r["tag"], r["stack"], r["impl"], e) for r in runs for e in r["result"]["errors"]]
+            where = "node" if impl == "node" else stack
+            if impl not in sc.impls or (where, impl, sc.name) in seen:
+                continue
+            seen.add((where, impl, sc.name))
+            diag = [fmt(med(values(runs, stack, impl, sc, key))) for _, key in DIAG]
+            lines.append("| " + " | ".join([where, impl, sc.label, *diag]) + " |")
+    errors = [
+        (r["tag"], r["stack"], r.get("scenario", ""), r["impl"], e)
+        for r in runs
+        for e in r["result"].get("errors", [])
+    ]
     if errors:
         lines += ["", "## Errors", ""]
-        for tag, stack, impl, err in errors:
+        for tag, stack, scenario, impl, err in errors:
             text = err.replace("\n", "\n    ")
-            lines.append(f"- {tag} {stack} {impl}: {text}")
+            lines.append(f"- {tag} {stack} {scenario} {impl}: {text}")
     return "\n".join(lines) + "\n"
 
 
@@ -202,6 +195,25 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def node_versions() -> str:
+    """Node and the installed socket.io packages (bench/node/node_modules)."""
+    try:
+        node = subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "node not available"
+    found = []
+    for pkg in ("socket.io", "engine.io", "ws"):
+        path = os.path.join(ROOT, "bench", "node", "node_modules", pkg, "package.json")
+        try:
+            with open(path) as f:
+                found.append(f"{pkg} {json.load(f)['version']}")
+        except (OSError, ValueError, KeyError):
+            found.append(f"{pkg} not installed")
+    return f"node {node}, " + ", ".join(found) + " (one process, same pinning)"
+
+
 def describe_run(args: argparse.Namespace, ours_module: str, seconds: float) -> dict[str, str]:
     """The header of a results file: what ran, where, how."""
     return {
@@ -223,22 +235,31 @@ def describe_run(args: argparse.Namespace, ours_module: str, seconds: float) -> 
         + (f", both at niceness {args.nice}" if args.nice else ""),
         "windows": f"{args.reps} repetition(s), {args.warmup:.1f} s warm-up + "
         f"{args.measure:.1f} s measured per scenario",
-        "scenarios": 'echo: closed loop, payload {"n": 1, "s": "hello"}, one ack '
-        f"outstanding per client; broadcast: {args.idle} clients in one room, {args.k} emits "
-        f"per trigger, at most 2 triggers in flight; idle: RSS delta after {args.idle} "
-        f"connections / {args.idle}",
+        "node": node_versions(),
+        "threading": "Server(async_mode='threading') as a WSGI app on werkzeug {} "
+        "(threaded dev server, websockets through simple-websocket {})".format(
+            version("werkzeug"), version("simple-websocket")
+        ),
+        "scenarios": args.scenarios + " (bench/scenarios.py); echo payload "
+        '{"n": 1, "s": "hello"}, one ack outstanding per client; binary: one 64 KiB '
+        f"attachment; broadcast: {args.k} emits per trigger, at most 2 triggers in flight; "
+        f"idle: RSS delta / N after every client saw a ping (ping interval {args.idle_ping:g} "
+        "s for every server; raw sends none)",
         "wall time": f"{seconds:.0f} s",
     }
 
 
 def summary(result: dict[str, Any]) -> str:
     parts = []
-    for n, r in sorted(result.get("echo", {}).items(), key=lambda kv: int(kv[0])):
-        parts.append("echo{}={:.0f}/s".format(n, r["rate"]))
-    if "broadcast" in result:
-        parts.append("bcast={:.0f}/s".format(result["broadcast"]["rate"]))
-    if "memory" in result:
-        parts.append("mem={:.1f}KiB".format(result["memory"]["kib_per_conn"]))
+    r = result.get("result", {})
+    if "rate" in r:
+        parts.append(
+            "{:,.0f}/s (server CPU {:.2f}, generator {:.2f})".format(
+                r["rate"], r.get("server_cpu", 0), r.get("gen_cpu", 0)
+            )
+        )
+    if "kib_per_conn" in r:
+        parts.append("{:.1f} KiB/conn".format(r["kib_per_conn"]))
     if result.get("errors"):
         parts.append("ERRORS: " + " | ".join(e.splitlines()[0] for e in result["errors"]))
     return " ".join(parts)

@@ -1,15 +1,18 @@
-"""Benchmark: our server vs python-socketio on the same host stacks, side by side.
+"""Benchmark: our server vs python-socketio vs node socket.io, side by side.
 
-    python bench/run.py            # full run: 3 repetitions, 2 s warm-up + 5 s windows
-    python bench/run.py --quick    # smoke: 1 repetition, short windows
+    python bench/run.py                       # full run: 3 repetitions, 2 s + 5 s windows
+    python bench/run.py --quick               # smoke: 1 repetition, short windows
+    python bench/run.py --scenarios echo100 --stacks uvicorn --impls ours,node,raw
 
-For each repetition, each stack (uvicorn ASGI, aiohttp) and each implementation (ours =
-``sio_integrations``, ref = python-socketio, raw = a bare websocket app speaking the same
-bytes), one server process is started pinned to CPU 0 and one load generator
-(bench/loadgen.py) pinned to CPU 1 runs every scenario against it. Implementations are
-interleaved and their order alternates between repetitions; medians are reported, with ratios
-ours/ref and ours/raw. The table is printed and written to bench/results/ (see
-docs/benchmarks.md). Not a test.
+For each repetition, each stack (uvicorn ASGI, aiohttp), each scenario (bench/scenarios.py)
+and each implementation (ours = ``sio_integrations``, ref = python-socketio, node = the npm
+socket.io server in bench/node/, raw = a bare websocket app speaking the same bytes), one
+server process is started pinned to CPU 0 and one load generator (bench/loadgen.py) pinned
+to CPU 1 runs the scenario against it. Node has no Python stack: it runs once per scenario
+and repetition and its figures are shown in every stack's rows. The threading scenarios run
+the sync servers on werkzeug. Implementations are interleaved and their order alternates
+between repetitions; medians are reported with ratios ours/ref, ours/node and ours/raw. The
+table is printed and written to bench/results/ (see docs/benchmarks.md). Not a test.
 """
 
 from __future__ import annotations
@@ -18,18 +21,23 @@ import argparse
 import atexit
 import json
 import os
+import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
 
+from pyspy import top as pyspy_top
 from report import describe_run, render, summary
+from scenarios import ALL_IMPLS, DEFAULT, Scenario, parse_list
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PY = sys.executable
+NODE_DIR = os.path.join(HERE, "node")
 LIVE: list[subprocess.Popen[bytes]] = []  # every child still running, killed on any exit
 
 
@@ -38,6 +46,10 @@ LIVE: list[subprocess.Popen[bytes]] = []  # every child still running, killed on
 
 def pinned(cpu: int | None, nice: int) -> Any:
     def preexec() -> None:
+        # thousands of connections need as many descriptors (servers and generator alike)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         if cpu is not None:
             os.sched_setaffinity(0, {cpu})
         if nice:
@@ -142,53 +154,55 @@ IMPLS = {
     "ours": ["--impl", "sio", "--module", "sio_integrations"],
     "ref": ["--impl", "sio", "--module", "socketio"],
     "raw": ["--impl", "raw"],
-    "node": [],
 }
 
 
-def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[str, Any]:
-    """Start one server, run the load generator against it, stop the server."""
+def server_cmd(args: argparse.Namespace, impl: str, stack: str, sc: Scenario) -> list[str]:
+    # every server gets the same heartbeat; the idle scenarios a short one, so that a full
+    # ping cycle fits before the memory is read ("heartbeats included")
+    ping = args.idle_ping if sc.kind == "idle" else 25.0
+    if impl == "node":
+        node_ping = str(round(ping * 1000))
+        return ["node", os.path.join(NODE_DIR, "server.js"), "--ping-interval", node_ping]
     impl_args = list(IMPLS[impl])
     if impl == "ours" and args.ours_module:
         impl_args[-1] = args.ours_module
+    cmd = [PY, os.path.join(HERE, "server.py"), *impl_args, "--stack", stack]
+    return cmd + ["--loop", args.loop, "--ping-interval", str(ping)]
+
+
+def session(
+    args: argparse.Namespace, impl: str, stack: str, sc: Scenario, tag: str
+) -> dict[str, Any]:
+    """Start one server, run one scenario's load generator against it, stop the server."""
     os.makedirs(args.logs, exist_ok=True)
-    server_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.server.log")
-    gen_log = os.path.join(args.logs, f"{tag}-{stack}-{impl}.loadgen.log")
-    cmd = [PY, os.path.join(HERE, "server.py"), *impl_args, "--stack", stack, "--loop", args.loop]
-    if impl == "node":
-        cmd = ["node", os.path.join(HERE, "node", "server.js")]
-    if args.profile:
-        cmd += ["--profile", os.path.join(args.logs, f"{tag}-{stack}-{impl}.prof")]
+    name = f"{tag}-{stack}-{sc.name}-{impl}"
+    server_log = os.path.join(args.logs, name + ".server.log")
+    gen_log = os.path.join(args.logs, name + ".loadgen.log")
+    cmd = server_cmd(args, impl, stack, sc)
+    if args.profile and impl != "node":
+        cmd += ["--profile", os.path.join(args.logs, name + ".prof")]
     with open(server_log, "wb") as err:
         server = spawn(cmd, args.server_cpu, subprocess.PIPE, err, args.nice)
+    spy_out = ""
+    if args.py_spy and impl == "ours" and sc.throughput:
+        spy_out = os.path.join(args.logs, name + ".pyspy.txt")
     try:
         try:
             port = wait_port(server, timeout=30.0)
         except RuntimeError as exc:
             return {"errors": [f"{exc}\n{tail(server_log)}"]}
-        gen_cmd = [
-            PY,
-            os.path.join(HERE, "loadgen.py"),
-            "--port",
-            str(port),
-            "--server-pid",
-            str(server.pid),
-            "--warmup",
-            str(args.warmup),
-            "--measure",
-            str(args.measure),
-            "--idle",
-            str(args.idle),
-            "--k",
-            str(args.k),
-            "--echo",
-            args.echo,
-            "--loop",
-            args.loop,
-            "--timeout",
-            str(args.timeout),
-        ]
-        budget = 3 * (args.warmup + args.measure) + 6 * args.timeout + 30
+        gen_cmd = [PY, os.path.join(HERE, "loadgen.py"), "--port", str(port)]
+        gen_cmd += ["--server-pid", str(server.pid), "--scenario", sc.name]
+        gen_cmd += ["--warmup", str(args.warmup), "--measure", str(args.measure)]
+        gen_cmd += ["--k", str(args.k), "--loop", args.loop, "--timeout", str(args.timeout)]
+        if sc.kind == "idle" and impl != "raw":  # raw sends no heartbeats
+            gen_cmd += ["--ping", str(args.idle_ping)]
+        if spy_out:
+            gen_cmd += ["--py-spy", spy_out]
+        budget = 2 * (args.warmup + args.measure) + 6 * args.timeout + sc.clients / 50 + 30
+        if sc.kind == "idle":
+            budget += 2 * args.idle_ping
         with open(gen_log, "wb") as err:
             gen = spawn(gen_cmd, args.gen_cpu, subprocess.PIPE, err, args.nice)
             try:
@@ -206,9 +220,27 @@ def session(args: argparse.Namespace, impl: str, stack: str, tag: str) -> dict[s
             result["errors"].append("server logged while running: " + noise)
         if server.poll() is not None:
             result["errors"].append(f"server exited ({server.poll()}): {tail(server_log)}")
+        if spy_out and os.path.exists(spy_out):
+            with open(os.path.splitext(spy_out)[0] + ".top.txt", "w") as f:
+                f.write(pyspy_top(spy_out))
         return result
     finally:
         stop(server)
+
+
+def check_node() -> str | None:
+    """None when node and the pinned socket.io are ready (installing it if needed)."""
+    if not shutil.which("node"):
+        return "node is not on PATH"
+    if not os.path.exists(os.path.join(NODE_DIR, "node_modules", "socket.io")):
+        cmd = ["npm", "install", "--no-package-lock", "--no-audit", "--no-fund"]
+        try:
+            proc = subprocess.run(cmd, cwd=NODE_DIR, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"npm install failed: {exc}"
+        if proc.returncode != 0:
+            return "npm install failed: " + proc.stderr.strip()[-500:]
+    return None
 
 
 def check_ours(module: str) -> str | None:
@@ -229,10 +261,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--measure", type=float, default=5.0)
     parser.add_argument("--stacks", default="uvicorn,aiohttp")
-    parser.add_argument("--impls", default="ours,ref,raw")
-    parser.add_argument("--echo", default="10,100", help="echo client counts")
-    parser.add_argument("--idle", type=int, default=1000, help="idle / broadcast clients")
-    parser.add_argument("--k", type=int, default=10, help="broadcasts per trigger; 0 skips")
+    parser.add_argument("--impls", default=",".join(ALL_IMPLS))
+    parser.add_argument(
+        "--scenarios",
+        default=DEFAULT,
+        help="comma list of scenarios, a kind then a client count (default: %(default)s)",
+    )
+    parser.add_argument("--k", type=int, default=10, help="broadcasts per trigger")
+    parser.add_argument(
+        "--idle-ping",
+        type=float,
+        default=5.0,
+        help="ping interval (s) of every server in the idle scenarios (a full cycle is waited)",
+    )
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument(
         "--nice",
@@ -243,7 +284,13 @@ def main() -> None:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="run each server under cProfile (slower!); stats in the logs folder",
+        help="run each Python server under cProfile (slower!); stats in the logs folder",
+    )
+    parser.add_argument(
+        "--py-spy",
+        action="store_true",
+        help="record ours with py-spy (500 Hz, raw) during each measured window; "
+        "profile and its top in the logs folder",
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
     parser.add_argument(
@@ -263,9 +310,13 @@ def main() -> None:
         args.reps, args.warmup, args.measure = 1, 0.5, 1.5
     args.stacks = [s for s in args.stacks.split(",") if s]
     args.impls = [i for i in args.impls.split(",") if i]
-    unknown = set(args.impls) - set(IMPLS) | set(args.stacks) - {"uvicorn", "aiohttp"}
+    unknown = set(args.impls) - set(ALL_IMPLS) | set(args.stacks) - {"uvicorn", "aiohttp"}
     if unknown:
         parser.error("unknown impl/stack: {}".format(", ".join(sorted(unknown))))
+    try:
+        args.scenario_list = parse_list(args.scenarios)
+    except ValueError as exc:
+        parser.error(str(exc))
     if not args.out:
         name = "quick.md" if args.quick else "latest.md"
         args.out = os.path.join(HERE, "results", name)
@@ -279,31 +330,55 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_signal)
 
     ours_module = args.ours_module or "sio_integrations"
-    skip_ours = None
+    unusable: dict[str, str] = {}
     if "ours" in args.impls:
-        skip_ours = check_ours(ours_module)
-        if skip_ours:
-            print(f"ours ({ours_module}) is not usable, skipped: {skip_ours}", file=sys.stderr)
+        problem = check_ours(ours_module)
+        if problem:
+            unusable["ours"] = f"{ours_module} not importable: {problem}"
+    if "node" in args.impls:
+        problem = check_node()
+        if problem:
+            unusable["node"] = problem
+    for impl, problem in unusable.items():
+        print(f"{impl} is not usable, skipped: {problem}", file=sys.stderr)
 
+    # (stack, scenario) cells: the async scenarios on every stack, threading on werkzeug
+    cells = [(st, sc) for st in args.stacks for sc in args.scenario_list if sc.host is None]
+    cells += [("threading", sc) for sc in args.scenario_list if sc.host == "threading"]
     started = time.monotonic()
     runs: list[dict[str, Any]] = []
     for rep in range(args.reps):
-        # alternate the order so neither implementation always runs first
+        tag = f"r{rep + 1}"
+        # alternate the order so no implementation always runs first
         order = args.impls if rep % 2 == 0 else list(reversed(args.impls))
-        for stack in args.stacks:
+        for stack, sc in cells:
             for impl in order:
-                tag = f"r{rep + 1}"
-                if impl == "ours" and skip_ours:
-                    result: dict[str, Any] = {"errors": ["not importable: " + skip_ours]}
+                if impl not in sc.impls:
+                    continue
+                where = stack
+                if impl == "node":  # node has no Python stack: measured once per scenario
+                    if stack != cells[0][0] and sc.host is None:
+                        continue
+                    where = "node"
+                if impl in unusable:
+                    result: dict[str, Any] = {"errors": [unusable[impl]]}
                 else:
                     t0 = time.monotonic()
-                    result = session(args, impl, stack, tag)
+                    result = session(args, impl, where, sc, tag)
                     print(
-                        f"[{tag}] {stack:<7} {impl:<4} {time.monotonic() - t0:5.1f}s "
-                        + summary(result),
+                        f"[{tag}] {where:<9} {sc.name:<10} {impl:<4} "
+                        f"{time.monotonic() - t0:5.1f}s " + summary(result),
                         flush=True,
                     )
-                runs.append({"tag": tag, "stack": stack, "impl": impl, "result": result})
+                runs.append(
+                    {
+                        "tag": tag,
+                        "stack": where,
+                        "impl": impl,
+                        "scenario": sc.name,
+                        "result": result,
+                    }
+                )
 
     meta = describe_run(args, ours_module, time.monotonic() - started)
     text = render(args, runs, meta)

@@ -3,11 +3,15 @@
     python bench/server.py --impl sio --module sio_integrations --stack uvicorn
     python bench/server.py --impl sio --module socketio --stack aiohttp
     python bench/server.py --impl raw --stack uvicorn
+    python bench/server.py --impl sio --module sio_integrations --stack threading
 
 ``--impl sio`` serves the same application with whichever module ``--module`` names (ours is
 ``sio_integrations``, the reference is python-socketio's ``socketio``); ``--impl raw`` is a
 baseline that speaks the same Engine.IO/Socket.IO bytes with plain string handling, so the
 harness can report what fraction of the bare host stack each implementation reaches.
+``--stack threading`` serves the same application with the sync ``Server(async_mode=
+"threading")`` as a WSGI app on werkzeug's threaded server (websockets through
+simple-websocket, the libraries' default threading path).
 
 The server binds 127.0.0.1 on an ephemeral port and prints ``PORT <n>`` on stdout once it
 listens. It runs until SIGTERM/SIGINT. Not a test; see docs/benchmarks.md.
@@ -33,11 +37,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = {"n": 1, "s": "hello"}
 
 
-def build_sio(module_name: str, async_mode: str) -> Any:
+def import_module(module_name: str) -> Any:
     if module_name != "socketio" and ROOT not in sys.path:
         sys.path.insert(0, ROOT)  # our package is not installed, it lives in the repo
-    socketio = importlib.import_module(module_name)
-    sio = socketio.AsyncServer(async_mode=async_mode)
+    return importlib.import_module(module_name)
+
+
+def build_sio(module_name: str, async_mode: str, ping_interval: float) -> Any:
+    socketio = import_module(module_name)
+    sio = socketio.AsyncServer(async_mode=async_mode, ping_interval=ping_interval)
 
     @sio.event  # type: ignore[untyped-decorator]
     async def echo(sid: str, data: Any) -> Any:
@@ -56,6 +64,42 @@ def build_sio(module_name: str, async_mode: str) -> Any:
         return k
 
     return socketio, sio
+
+
+def build_sync_sio(module_name: str, ping_interval: float) -> Any:
+    socketio = import_module(module_name)
+    sio = socketio.Server(async_mode="threading", ping_interval=ping_interval)
+
+    @sio.event  # type: ignore[untyped-decorator]
+    def echo(sid: str, data: Any) -> Any:
+        return data
+
+    @sio.event  # type: ignore[untyped-decorator]
+    def join(sid: str, room: str) -> bool:
+        sio.enter_room(sid, room)
+        return True
+
+    @sio.event  # type: ignore[untyped-decorator]
+    def bcast(sid: str, data: dict[str, Any]) -> int:
+        k = int(data["k"])
+        for _ in range(k):
+            sio.emit("tick", TICK, room=data["room"])
+        return k
+
+    return socketio, sio
+
+
+def serve_threading(app: Any) -> None:
+    import logging
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    print(f"PORT {server.server_port}", flush=True)
+    # SIGTERM keeps its default action (the process ends): shutdown() from a handler on the
+    # serving thread would wait for serve_forever to return, forever
+    server.serve_forever()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +129,11 @@ def raw_reply(text: str) -> tuple[str | None, tuple[str, int] | None]:
         return '40{"sid":"raw"}', None
     if text == "3":  # pong
         return None, None
+    if text.startswith("451-"):  # binary echo header; the attachment follows
+        i = 4
+        while text[i].isdigit():
+            i += 1
+        return "461-" + text[4:i] + '[{"_placeholder":true,"num":0}]', None
     if text.startswith("42"):
         i = 2
         while text[i].isdigit():
@@ -134,6 +183,9 @@ def raw_asgi_app(rooms: RawRooms) -> Any:
                 elif kind == "websocket.receive":
                     text = msg.get("text")
                     if text is None:
+                        data = msg.get("bytes")
+                        if data is not None:  # an attachment: echo the same bytes
+                            await send({"type": "websocket.send", "bytes": data})
                         continue
                     reply, action = raw_reply(text)
                     await _raw_action(rooms, key, send_text, action)
@@ -174,6 +226,9 @@ def raw_aiohttp_app(rooms: RawRooms) -> Any:
         try:
             await send_text(OPEN % key)
             async for msg in ws:
+                if msg.type == WSMsgType.BINARY:  # an attachment: echo the same bytes
+                    await ws.send_bytes(msg.data)
+                    continue
                 if msg.type != WSMsgType.TEXT:
                     continue
                 reply, action = raw_reply(msg.data)
@@ -249,21 +304,36 @@ async def serve_aiohttp(app: Any, sock: socket.socket) -> None:
         await runner.cleanup()
 
 
+def raise_nofile() -> None:
+    """Thousands of connections need as many descriptors: soft limit up to the hard one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--impl", choices=["sio", "raw"], default="sio")
     parser.add_argument("--module", default="socketio", help="sio_integrations or socketio")
-    parser.add_argument("--stack", choices=["uvicorn", "aiohttp"], required=True)
+    parser.add_argument("--stack", choices=["uvicorn", "aiohttp", "threading"], required=True)
+    parser.add_argument("--ping-interval", type=float, default=25.0, help="seconds")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--profile", default="", help="write cProfile stats here on exit")
     args = parser.parse_args()
 
+    raise_nofile()
     rooms = RawRooms()
+    if args.stack == "threading":
+        socketio, sio = build_sync_sio(args.module, args.ping_interval)
+        serve_threading(socketio.WSGIApp(sio))
+        return
     if args.stack == "uvicorn":
         if args.impl == "raw":
             app = raw_asgi_app(rooms)
         else:
-            socketio, sio = build_sio(args.module, "asgi")
+            socketio, sio = build_sio(args.module, "asgi", args.ping_interval)
             app = socketio.ASGIApp(sio)
     else:
         if args.impl == "raw":
@@ -271,7 +341,7 @@ def main() -> None:
         else:
             from aiohttp import web
 
-            socketio, sio = build_sio(args.module, "aiohttp")
+            socketio, sio = build_sio(args.module, "aiohttp", args.ping_interval)
             app = web.Application()
             sio.attach(app)
 

@@ -32,12 +32,7 @@ OP_CONT, OP_TEXT, OP_BIN, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 def encode_frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
     """A masked client frame (the mask is random per frame, as RFC 6455 asks)."""
     n = len(payload)
-    if n < 126:
-        head = bytes((0x80 | opcode, 0x80 | n))
-    elif n < 65536:
-        head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
-    else:
-        head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+    head = _head(n, opcode)
     key = os.urandom(4)
     if n:
         # XOR the whole payload at once through big integers: fast for small frames.
@@ -46,6 +41,23 @@ def encode_frame(payload: bytes, opcode: int = OP_TEXT) -> bytes:
     else:
         body = b""
     return head + key + body
+
+
+def _head(n: int, opcode: int) -> bytes:
+    if n < 126:
+        return bytes((0x80 | opcode, 0x80 | n))
+    if n < 65536:
+        return bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
+    return bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
+
+
+def encode_frame_zero_mask(payload: bytes, opcode: int = OP_BIN) -> bytes:
+    """A client frame masked with the all-zero key (legal, and XOR with it is a no-op).
+
+    Built once and sent many times for large payloads (the 64 KiB binary echo), where
+    masking each copy would make the generator, not the server, the bottleneck.
+    """
+    return _head(len(payload), opcode) + b"\0\0\0\0" + payload
 
 
 class Counter:
@@ -78,11 +90,16 @@ class SioClient(asyncio.Protocol):
         self.buf = bytearray()
         self.upgraded = False
         self.frag: bytearray | None = None
+        self.frag_op = OP_TEXT
+        self.pings = 0  # Engine.IO pings received (heartbeats seen)
+        # binary websocket frames (Socket.IO attachments) go here, not to on_message
+        self.on_binary: Callable[[SioClient, bytes], None] | None = None
         self.next_id = 0
         # per-client state for scenarios (owned by the load generator)
         self.counter: Counter | None = None
         self.expect = -1
         self.sent_at = 0.0
+        self.pending = -1  # binary ack id announced, attachment not yet received
 
     # -- transport callbacks ----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -172,8 +189,9 @@ class SioClient(asyncio.Protocol):
         if opcode == OP_TEXT or opcode == OP_BIN:
             if not fin:
                 self.frag = bytearray(payload)
+                self.frag_op = opcode
                 return
-            self._eio(payload)
+            self._data(opcode, payload)
         elif opcode == OP_CONT:
             if self.frag is None:
                 self._fail("unexpected continuation frame")
@@ -181,12 +199,18 @@ class SioClient(asyncio.Protocol):
             self.frag += payload
             if fin:
                 data, self.frag = bytes(self.frag), None
-                self._eio(data)
+                self._data(self.frag_op, data)
         elif opcode == OP_PING:
             self._write(encode_frame(payload, OP_PONG))
         elif opcode == OP_CLOSE:
             self._write(encode_frame(payload[:2], OP_CLOSE))
             self._close()
+
+    def _data(self, opcode: int, payload: bytes) -> None:
+        if opcode == OP_TEXT:
+            self._eio(payload)
+        elif self.on_binary is not None:  # Engine.IO v4: a binary frame is a raw attachment
+            self.on_binary(self, payload)
 
     def _eio(self, packet: bytes) -> None:
         kind = packet[:1]
@@ -199,6 +223,7 @@ class SioClient(asyncio.Protocol):
             elif sio[:1] == b"4":
                 self._fail(f"connect refused: {sio!r}")
         elif kind == b"2":  # ping -> pong
+            self.pings += 1
             self._write(encode_frame(b"3" + packet[1:]))
         elif kind == b"0":  # open -> connect the default namespace
             self._write(encode_frame(b"40"))
@@ -209,6 +234,10 @@ class SioClient(asyncio.Protocol):
     def _write(self, frame: bytes) -> None:
         if self.transport is not None:
             self.transport.write(frame)
+
+    def write_frames(self, frames: bytes) -> None:
+        """Write ready-made websocket frames."""
+        self._write(frames)
 
     def send_sio(self, packet: bytes) -> None:
         """Send one Socket.IO packet (without the Engine.IO ``4`` prefix)."""
