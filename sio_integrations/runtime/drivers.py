@@ -196,8 +196,12 @@ class AsyncDriver:
         if wrapper_class is None:
             return None
 
-        async def run(ws: Any) -> None:
-            await handler(_EngineioAsyncWebSocket(ws))
+        if self.mode == "sanic":
+            async def run(ws: Any) -> None:
+                await _run_sanic_websocket(ws, handler)
+        else:
+            async def run(ws: Any) -> None:
+                await handler(_EngineioAsyncWebSocket(ws))
 
         return await wrapper_class(run, self._adapter)(environ)
 
@@ -206,10 +210,87 @@ class AsyncDriver:
             # every method, so a PUT is answered by Engine.IO (400) rather than aiohttp (405)
             app.router.add_route("*", path, engine.handle_request)
             return
+        if self.mode == "sanic":
+            _sanic_route(app, engine, path)
+            return
         create_route = self._async.get("create_route")
         if create_route is None:
             raise ConfigurationError(f"async_mode {self.mode!r} cannot attach to an app")
         create_route(app, engine, path)
+
+
+class _SanicWebSocket(_EngineioAsyncWebSocket):
+    """Sanic's websocket, which reports a closed peer by cancelling ``recv()``."""
+
+    __slots__ = ("gone",)
+
+    def __init__(self, ws: Any) -> None:
+        super().__init__(ws)
+        self.gone = False
+
+    async def receive(self) -> str | bytes | None:
+        if self.gone:
+            return None
+        try:
+            data = await self._ws.wait()
+        except asyncio.CancelledError:
+            # Sanic cancels a pending recv() when the close frame or the end of the stream
+            # arrives; the reader runs in its own task (see _run_sanic_websocket), so only
+            # an open websocket means that this task itself is being cancelled
+            if _sanic_state_open(self._ws) and _being_cancelled():
+                raise
+            return None
+        except Exception:
+            return None
+        return data if isinstance(data, (str, bytes)) else None
+
+
+def _sanic_state_open(ws: Any) -> bool:
+    protocol = getattr(getattr(ws, "_sock", None), "ws_proto", None)
+    state = getattr(protocol, "state", None)
+    return getattr(state, "name", "OPEN") == "OPEN"
+
+
+async def _run_sanic_websocket(ws: Any, handler: Callable[[AsyncWebSocket], Awaitable[None]]
+                               ) -> None:
+    """Run ``handler`` in a task of its own, not in Sanic's connection task.
+
+    When the TCP connection goes away (a browser tab that closes sends its close frame and
+    its FIN together), Sanic cancels the connection task. The engine's reader must not be
+    cancelled mid-way: it would never close its session, and the server would only notice
+    at the next failed ping. Instead the reader is told that the peer is gone (its pending
+    ``recv()`` ends, and the next ``receive()`` returns None) and is awaited while it
+    closes the session.
+    """
+    adapter = _SanicWebSocket(ws)
+    task = asyncio.ensure_future(handler(adapter))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.done():
+            raise
+        adapter.gone = True
+        # a recv() pending in Sanic waits on this future (the close frame cancels it too)
+        pending = getattr(getattr(ws, "_sock", None), "recv_cancel", None)
+        if pending is not None and not pending.done():
+            pending.cancel()
+        await task  # a second cancellation leaves the reader to finish on its own
+
+
+def _sanic_route(app: Any, engine: Any, path: str) -> None:
+    """Route ``path`` of a Sanic app to ``engine`` (``sio.attach(app)``)."""
+
+    async def socketio_endpoint(request: Any) -> Any:
+        return await engine.handle_request(request)
+
+    # a websocket session ends without an HTTP response: Sanic accepts that (instead of
+    # logging "Invalid response type None" with a traceback) from websocket handlers
+    socketio_endpoint.is_websocket = True  # type: ignore[attr-defined]
+    app.enable_websocket()
+    # every method, so a PUT is answered by Engine.IO (400) rather than Sanic (405)
+    app.add_route(socketio_endpoint, path, name="socketio_" + path.strip("/").replace(
+        "/", "_").replace(".", "_"), methods=["GET", "POST", "OPTIONS", "PUT", "DELETE",
+                                              "PATCH"])
 
 
 class _EngineioSyncWebSocket:
