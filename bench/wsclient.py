@@ -66,6 +66,9 @@ class Counter:
 
     def __init__(self, prefix: bytes) -> None:
         self.prefix = prefix
+        # the first counted frame, whole (header included): runs of identical frames are
+        # then counted with one comparison per chunk (broadcasts arrive as such runs)
+        self.frame = b""
         self.count = 0
         self.threshold = 1 << 62
         self.progress = asyncio.Event()
@@ -131,6 +134,7 @@ class SioClient(asyncio.Protocol):
         n = len(buf)
         ready = self.ready.done()
         on_message = self.on_message
+        bulk = True  # one failed run comparison per chunk at most (keeps this linear)
         while n - pos >= 2:
             b0 = buf[pos]
             b1 = buf[pos + 1]
@@ -138,17 +142,34 @@ class SioClient(asyncio.Protocol):
             start = pos + 2
             if b0 == 0x81 and length < 126 and ready:
                 # fast path: a whole small unmasked text frame once connected (the hot case)
+                counter = self.counter
+                if bulk and counter is not None and counter.frame:
+                    size = len(counter.frame)
+                    k = (n - pos) // size
+                    bulk = k > 1 and buf.startswith(counter.frame * k, pos)
+                    if bulk:
+                        # k counted deliveries in a row: no per-frame work at all
+                        pos += k * size
+                        counter.count += k
+                        if counter.count >= counter.threshold:
+                            counter.progress.set()
+                        continue
                 end = start + length
                 if end > n:
                     break
-                pos = end
-                counter = self.counter
                 if counter is not None and buf.startswith(counter.prefix, start):
                     # counted broadcast delivery: no copy, no call (keeps the generator light)
+                    if not counter.frame:
+                        counter.frame = bytes(buf[pos:end])
+                    pos = end
                     counter.count += 1
                     if counter.count >= counter.threshold:
                         counter.progress.set()
-                elif buf[start] == 0x34:  # Engine.IO "4" message
+                    if self.transport is None:
+                        return
+                    continue
+                pos = end
+                if buf[start] == 0x34:  # Engine.IO "4" message
                     on_message(self, bytes(buf[start + 1 : end]))
                 else:
                     self._eio(bytes(buf[start:end]))
