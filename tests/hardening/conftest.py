@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 import sio_integrations as sio_mod
+from sio_integrations.runtime.logs import warning_limiter
 from tests.runtime.live import run_asgi, run_wsgi, wait_until
 from tests.runtime.test_bad_input import RawClient
 
@@ -283,3 +284,12 @@ class Warnings:
 @pytest.fixture
 def warnings(caplog: pytest.LogCaptureFixture) -> Warnings:
     return Warnings(caplog)
+
+
+@pytest.fixture(autouse=True)
+def fresh_warning_limit() -> Iterator[None]:
+    """Every test starts with full warning buckets (the limiter is process-wide), so a
+    test that counts its one WARNING line never depends on what earlier tests logged."""
+    warning_limiter.configure()
+    yield
+    warning_limiter.configure()
