@@ -12,6 +12,8 @@ connection).
 
 from __future__ import annotations
 
+import http
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -20,6 +22,7 @@ from ..errors import ConnectionRefusedError as Refused
 from ..handshake import Handshake
 from ..options import ServerOptions
 from ..runtime._async.server import AsyncServer
+from ..runtime.logs import limit_warnings
 from ..runtime.plugin_support import AsyncServerMethods, DeferredHandlers, HostConnectHandler
 from .bridge import HANDLER_KEY, get_handshake
 from .config import server_options
@@ -128,12 +131,32 @@ class SocketIO(DeferredHandlers, AsyncServerMethods):
 
 
 def _tornado_refusal(exc: Exception) -> Refused | None:
-    """Tornado's ``HTTPError`` refuses the connection with its reason and status."""
+    """Tornado's ``HTTPError`` refuses the connection with its status and a message.
+
+    For a refusal (4xx) the message is the ``log_message`` (documented: ``HTTPError(401,
+    "log in first")`` tells the client why) or the reason. A server error (5xx) is what
+    Tornado means by a log message: details of a failure. The client then gets only the
+    reason phrase and the detail goes to the log at WARNING, as Tornado itself does.
+    """
     from tornado.web import HTTPError
 
     if not isinstance(exc, HTTPError):
         return None
-    message = exc.log_message or exc.reason or f"HTTP {exc.status_code}"
-    if exc.args:
-        message = message % exc.args
-    return Refused(message, {"status": exc.status_code})
+    detail = exc.log_message or ""
+    if detail and exc.args:
+        detail = detail % exc.args
+    status = exc.status_code
+    if status >= 500:
+        _logger.warning("connect refused with HTTP %d: %s", status, detail or exc.reason)
+        return Refused(exc.reason or _phrase(status), {"status": status})
+    return Refused(detail or exc.reason or _phrase(status), {"status": status})
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+_logger = limit_warnings(logging.getLogger("sio_integrations.tornado"))

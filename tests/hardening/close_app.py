@@ -5,6 +5,10 @@
 ``tornado-plugin`` (``SocketIOHandler``) or ``tornado-handler`` (``get_tornado_handler``).
 Prints ``READY`` once listening, then ``DISCONNECT <sid> <reason>`` as each disconnect
 handler runs, so a test can time them from outside.
+
+Namespace ``/boom`` has a connect handler that fails with an unexpected exception whose
+text is :data:`SECRET`; ``/http`` one that refuses with the host's own HTTP exception
+(Sanic ``Forbidden``; Tornado ``HTTPError(500)`` whose log message is also secret).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import sys
 from typing import Any
 
 import sio_integrations as socketio
+
+#: text that may reach the server log but never a client
+SECRET = "db password is hunter2"
 
 
 def handlers(server: Any) -> None:
@@ -26,9 +33,25 @@ def handlers(server: Any) -> None:
     async def echo(sid: str, data: Any) -> Any:
         return data
 
+    async def boom(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        raise RuntimeError(SECRET)
+
+    def http_error(sid: str, environ: dict[str, Any], auth: Any) -> None:
+        try:
+            from tornado.web import HTTPError
+        except ImportError:
+            HTTPError = None  # noqa: N806
+        if "tornado" in sys.argv[1] and HTTPError is not None:
+            raise HTTPError(500, "log only: %s", SECRET)
+        from sanic.exceptions import Forbidden
+
+        raise Forbidden("members only")
+
     server.on("connect", connect)
     server.on("disconnect", disconnect)
     server.on("echo", echo)
+    server.on("connect", boom, namespace="/boom")
+    server.on("connect", http_error, namespace="/http")
 
 
 def run_sanic(kind: str, port: int) -> None:

@@ -10,84 +10,25 @@ a raw websocket client and times the server's ``disconnect`` handler from its ou
 from __future__ import annotations
 
 import json
-import os
-import queue
 import socket
 import struct
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 import websocket
 
-from tests.runtime.live import free_port
+from .hostproc import Host, available
 
-ROOT = Path(__file__).resolve().parents[2]
 #: the disconnect handler must run within this long after the close frame (the bug: ~10 s)
 BOUND = 1.5
 KINDS = ["sanic-plugin", "sanic-attach", "tornado-plugin", "tornado-handler"]
 
 
-class Host:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.hardening.close_app", kind, str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
-        self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
-        self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.wait_for("READY", 30)
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # ends at EOF when the process exits
-            self.output.append(line)
-            self.lines.put((time.monotonic(), line.strip()))
-
-    def wait_for(self, prefix: str, timeout: float) -> tuple[float, str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no {prefix!r} line in {timeout} s:\n"
-                                     + "".join(self.output[-40:]))
-            try:
-                when, line = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line.startswith(prefix):
-                return when, line
-
-    def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
-def _available(module: str) -> bool:
-    try:
-        __import__(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        return False
-    return True
-
-
 @pytest.fixture(scope="module", params=KINDS)
 def host(request: pytest.FixtureRequest) -> Iterator[Host]:
-    if not _available(request.param.split("-")[0]):
+    if not available(request.param.split("-")[0]):
         pytest.skip(f"{request.param} needs a package that is not installed")
     running = Host(request.param)
     try:
