@@ -50,6 +50,18 @@ DIAG = [  # (column label, key in a scenario's result)
     ("irq on generator CPU", "gen_cpu_irq"),
 ]
 
+NOISY = 0.20  # a neighbour ran this much of a pinned CPU during the window (median)
+
+
+def disturbed(runs: list[dict[str, Any]], stack: str, impl: str, sc: Scenario) -> bool:
+    """True when other processes took a noticeable share of the server's or generator's CPU."""
+    for key in ("server_cpu_other", "gen_cpu_other"):
+        m = med(values(runs, stack, impl, sc, key))
+        if m is not None and m > NOISY:
+            return True
+    return False
+
+
 RATIOS = (("ours", "ref"), ("ours", "node"), ("ours", "raw"))
 
 
@@ -102,7 +114,10 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
         "",
         f"Medians over {args.reps} repetition(s). Ratios > 1 mean ours is better for "
         "throughput; for latency (µs) and RSS, < 1 means ours is better. '-': not part of "
-        "that row (node and raw have no threading mode, raw no polling) or failed (see Errors).",
+        "that row (node and raw have no threading mode, raw no polling) or failed (see Errors). "
+        f"`*`: disturbed, other processes ran more than {NOISY:.2f} of the server's or the "
+        "generator's CPU during the window (median; see Diagnostics): the rate is low-biased, "
+        "the per CPU-second row is the one to read.",
         "",
     ]
     pairs = [(a, b) for a, b in RATIOS if a in impls and b in impls]
@@ -114,7 +129,8 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
             meds = {i: med(values(runs, stack, i, sc, key)) for i in impls}
             if all(v is None for v in meds.values()):
                 continue
-            row = [stack, sc.label, unit, *(fmt(meds[i], unit) for i in impls)]
+            marks = {i: "*" if disturbed(runs, stack, i, sc) else "" for i in impls}
+            row = [stack, sc.label, unit, *(fmt(meds[i], unit) + marks[i] for i in impls)]
             row += [ratio(meds[a], meds[b]) for a, b in pairs]
             lines.append("| " + " | ".join(row) + " |")
     lines += [
@@ -139,6 +155,8 @@ def render(args: argparse.Namespace, runs: list[dict[str, Any]], meta: dict[str,
                 continue
             seen.add((where, impl, sc.name))
             diag = [fmt(med(values(runs, stack, impl, sc, key))) for _, key in DIAG]
+            if disturbed(runs, stack, impl, sc):
+                impl += "*"
             lines.append("| " + " | ".join([where, impl, sc.label, *diag]) + " |")
     errors = [
         (r["tag"], r["stack"], r.get("scenario", ""), r["impl"], e)

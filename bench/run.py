@@ -305,6 +305,12 @@ def main() -> None:
         help="markdown output (default: bench/results/latest.md, or quick.md with --quick)",
     )
     parser.add_argument("--logs", default=os.path.join(HERE, "results", "logs"))
+    parser.add_argument(
+        "--rerender",
+        default="",
+        metavar="JSON",
+        help="only redo the table from a results .json (give the options of that run)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.reps, args.warmup, args.measure = 1, 0.5, 1.5
@@ -324,6 +330,15 @@ def main() -> None:
     args.server_cpu, args.gen_cpu = (
         (0, 1) if ncpu >= 2 and 1 in os.sched_getaffinity(0) else (None, None)
     )
+
+    if args.rerender:
+        with open(args.rerender) as f:
+            saved = json.load(f)
+        text = render(args, saved["runs"], saved["meta"])
+        with open(os.path.splitext(args.rerender)[0] + ".md", "w") as f:
+            f.write(text)
+        print(text)
+        return
 
     atexit.register(stop_all)
     signal.signal(signal.SIGTERM, on_signal)
