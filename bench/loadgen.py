@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import Any
 
-from pollclient import connect_polling
+from pollclient import connect_polling, leave_all
 from procstat import Window, rss_kib, wait_server_idle
 from scenarios import Scenario, parse
 from wsclient import (
@@ -119,7 +119,7 @@ class Spy:
     def start(self, seconds: float) -> None:
         if not self.out or self.proc is not None:
             return
-        exe = shutil.which("py-spy") or "/root/.pyenv/shims/py-spy"
+        exe = shutil.which("py-spy") or "/root/.pyenv/shims/py-spy"  # as bench/run.py
         cmd = [exe, "record", "-p", str(self.pid), "-d", str(max(1, round(seconds)))]
         cmd += ["-r", "500", "-f", "raw", "--nonblocking", "-o", self.out]
         with open(self.out + ".log", "wb") as log:
@@ -444,6 +444,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     except Exception as exc:
         out["errors"].append(f"{sc.name}: " + describe(exc))
     finally:
+        if sc.kind == "poll":
+            await leave_all(clients, 2.0)
         close_all(clients)
         await spy.finish(args.timeout)
     return out

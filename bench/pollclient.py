@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import cast
 
@@ -93,7 +94,7 @@ class HttpConn(asyncio.Protocol):
 
 def _dechunk(buf: bytearray, pos: int) -> tuple[bytes | None, int]:
     """(body, bytes used) of a complete chunked body starting at ``pos``, or (None, 0)."""
-    parts = []
+    parts: list[bytes] = []
     for _ in range(10000):
         eol = buf.find(b"\r\n", pos)
         if eol < 0:
@@ -197,11 +198,30 @@ class PollClient:
         self._send(b"42" + str(ack_id).encode() + event_json)
         return ack_id
 
+    def leave(self) -> None:
+        """Send the Engine.IO close packet; the server then ends the outstanding GET."""
+        self.closing = True  # no new GET once the current one is answered
+        if self.sid and self.post.transport is not None:
+            self._send(b"1")
+
     def close(self) -> None:
-        """Close both connections (the server times the session out, like a closed tab)."""
+        """Close both connections (without ``leave`` first, the server times the session
+        out, like a closed tab)."""
         self.closing = True
         self.get.close()
         self.post.close()
+
+
+async def leave_all(clients: list[PollClient], timeout: float) -> None:
+    """Every client leaves politely; wait (bounded) until the servers answered their GETs,
+    so no long-poll is left open to delay the server's shutdown."""
+    for c in clients:
+        c.leave()
+    deadline = time.monotonic() + timeout
+    while any(c.get.busy and c.get.transport is not None for c in clients):
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.02)
 
 
 async def connect_polling(

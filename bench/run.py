@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PY = sys.executable
 NODE_DIR = os.path.join(HERE, "node")
+PYSPY_FALLBACK = "/root/.pyenv/shims/py-spy"  # where pyenv puts it on the development machine
 LIVE: list[subprocess.Popen[bytes]] = []  # every child still running, killed on any exit
 
 
@@ -323,6 +324,8 @@ def main() -> None:
         args.scenario_list = parse_list(args.scenarios)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.py_spy and not (shutil.which("py-spy") or os.path.exists(PYSPY_FALLBACK)):
+        parser.error("--py-spy: py-spy is not installed (pip install py-spy)")
     if not args.out:
         name = "quick.md" if args.quick else "latest.md"
         args.out = os.path.join(HERE, "results", name)
