@@ -70,6 +70,8 @@ class Live:
     url: str
     port: int
     disconnects: list[tuple[str, str]] = field(default_factory=list)
+    #: disconnect reasons a measuring test kept before emptying ``disconnects``
+    reasons: set[str] = field(default_factory=set)
     loop: asyncio.AbstractEventLoop | None = None
 
     # -- raw HTTP ------------------------------------------------------------------------
