@@ -20,13 +20,15 @@ from starlette.responses import JSONResponse
 from ..runtime._async.server import AsyncServer
 from ..runtime.asgi import Receive, Scope, Send
 from ..runtime.handlers import event_decorator
+from ..runtime.logs import limit_warnings
 from . import asyncapi
 from .bridge import HEADERS_KEY
 from .config import server_options
 from .handlers import CatchAllConnect, ConnectHandler, EventHandler
 
 F = TypeVar("F", bound=Callable[..., Any])
-logger = logging.getLogger("sio_integrations.fastapi")
+# (rate-limited: a foreign page can make many browsers send refused requests)
+logger = limit_warnings(logging.getLogger("sio_integrations.fastapi"))
 
 _FORBIDDEN = b'{"code":4,"message":"Forbidden"}'
 
