@@ -16,6 +16,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
+from .asgi_direct import DirectWebSocket, take_over
 from .drivers import AsyncDriver, AsyncWebSocket, Environ, Headers, _ServerAdapter
 from .static import resolve_static
 
@@ -115,6 +116,8 @@ class ASGIDriver(AsyncDriver):
         self._async = {}
         self._adapter = _ServerAdapter(max_http_buffer_size)
         self.supports_websocket = True
+        #: own uvicorn's websockets after the handshake (runtime/asgi_direct.py)
+        self.direct_websockets = True
 
     async def translate(self, *args: Any, **kwargs: Any) -> Environ:
         scope, receive, send = args
@@ -171,7 +174,12 @@ class ASGIDriver(AsyncDriver):
         if message["type"] != "websocket.connect":
             return None
         await send({"type": "websocket.accept"})
-        ws = ASGIWebSocket(receive, send)
+        # no await between the accept and the takeover: no frame can have arrived yet
+        ws: ASGIWebSocket | DirectWebSocket | None = None
+        if self.direct_websockets:
+            ws = take_over(send, self._adapter.max_http_buffer_size)
+        if ws is None:
+            ws = ASGIWebSocket(receive, send)
         try:
             await handler(ws)
         finally:

@@ -20,10 +20,11 @@ def start_eagerly(coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any] | None:
         yielded = coro.send(None)
     except StopIteration:
         return None
-    return asyncio.ensure_future(_finish(coro, yielded))
+    return asyncio.ensure_future(continue_started(coro, yielded))
 
 
-async def _finish(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+async def continue_started(coro: Coroutine[Any, Any, Any], yielded: Any) -> Any:
+    """Finish a coroutine whose first step already ran and yielded ``yielded``."""
     while True:
         if yielded is None:
             await asyncio.sleep(0)  # a bare yield: give the loop one turn

@@ -50,9 +50,19 @@ class AsyncEngine(AsyncEngineTransports):
         if client is None:
             return
         if data.__class__ is str:
-            frame: str | bytes = "4" + data
+            last = self._last_frame
+            if last[0] is data:  # a broadcast: the same packet for every member
+                frame: str | bytes = last[1]
+            else:
+                frame = "4" + data
+                self._last_frame = (data, frame)  # one tuple: atomic for threads
         else:
             frame = _binary_frame(client, data)
+        direct = client.direct
+        if direct is not None and not client.writing:
+            if not client.closed and not direct(frame):
+                await self._overflow(client)
+            return
         ws = client.ws
         if ws is None:  # long polling (or an upgrade under way)
             await self._deliver(client, [frame])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...options import TRANSPORTS, EngineOptions
@@ -46,7 +47,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64", "room", "busy", "queued",
+        "drain_task", "b64", "room", "busy", "queued", "direct",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -69,6 +70,9 @@ class _Client:
         self.room: Any = None  # set by the drain when a reader waits for inbox room
         self.busy = False  # the reader is inside an inline handler (which may apply backpressure)
         self.queued = 0  # bytes in ``pending`` or the session's outbox (max_send_buffer_size)
+        # a synchronous writer on a websocket we own: ``direct(frame)`` writes at once and
+        # is False when the peer is over max_send_buffer_size behind
+        self.direct: Callable[[str | bytes], bool] | None = None
 
 
 class AsyncEngineCore:
@@ -110,6 +114,7 @@ class AsyncEngineCore:
         self._inline = bool(getattr(handler, "engine_inline_messages", False))
         self._stop = self.backend.event()
         self._stopping = False
+        self._last_frame: tuple[Any, str | bytes] = (None, "")  # see AsyncEngine.send
 
     async def _respond(
         self,
@@ -234,6 +239,15 @@ class AsyncEngineCore:
             await self._notify_disconnect(sid, reason)
 
     async def _deliver(self, client: _Client, frames: list[str | bytes]) -> None:
+        direct = client.direct
+        if direct is not None and not client.writing:
+            if client.closed:
+                return
+            for frame in frames:
+                if not direct(frame):
+                    await self._overflow(client)
+                    return
+            return
         with client.mutex:
             if client.closed or client.queued > self._send_limit:
                 return

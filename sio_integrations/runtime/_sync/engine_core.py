@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...options import TRANSPORTS, EngineOptions
@@ -48,7 +49,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64", "room", "busy", "queued",
+        "drain_task", "b64", "room", "busy", "queued", "direct",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -71,6 +72,9 @@ class _Client:
         self.room: Any = None  # set by the drain when a reader waits for inbox room
         self.busy = False  # the reader is inside an inline handler (which may apply backpressure)
         self.queued = 0  # bytes in ``pending`` or the session's outbox (max_send_buffer_size)
+        # a synchronous writer on a websocket we own: ``direct(frame)`` writes at once and
+        # is False when the peer is over max_send_buffer_size behind
+        self.direct: Callable[[str | bytes], bool] | None = None
 
 
 class EngineCore:
@@ -112,6 +116,7 @@ class EngineCore:
         self._inline = bool(getattr(handler, "engine_inline_messages", False))
         self._stop = self.backend.event()
         self._stopping = False
+        self._last_frame: tuple[Any, str | bytes] = (None, "")  # see Engine.send
 
     def _respond(
         self,
@@ -236,6 +241,15 @@ class EngineCore:
             self._notify_disconnect(sid, reason)
 
     def _deliver(self, client: _Client, frames: list[str | bytes]) -> None:
+        direct = client.direct
+        if direct is not None and not client.writing:
+            if client.closed:
+                return
+            for frame in frames:
+                if not direct(frame):
+                    self._overflow(client)
+                    return
+            return
         with client.mutex:
             if client.closed or client.queued > self._send_limit:
                 return

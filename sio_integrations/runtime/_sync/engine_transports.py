@@ -199,55 +199,66 @@ class EngineTransports(EngineCore):
         self._read_websocket(client, ws)
 
     def _read_websocket(self, client: _Client, ws: SyncWebSocket) -> None:
-        limit = self.options.max_http_buffer_size
-        reason = "transport close"
-        inline, handler = self._inline, self.handler
+        writer = getattr(ws, "direct_writer", None)
+        if writer is not None:
+            # a socket we own (runtime/asgi_direct.py): it hands each message over from
+            # the transport callback and takes sends synchronously
+            client.direct = writer(self._send_limit)
+            reason: str | None = ws.run_reader(  # type: ignore[attr-defined]
+                lambda frame: self._ws_frame(client, frame))
+            self._close_client(client, reason or "transport close")
+            return
+        reason = None
         try:
-            while not client.closed:
+            while reason is None and not client.closed:
                 frame = ws.receive()
                 if frame is None:
-                    break
-                if len(frame) > limit:
-                    self.logger.warning("Engine.IO message over max_http_buffer_size from %s",
-                                        client.sid)
-                    reason = "transport error"
-                    break
-                if frame.__class__ is str:
-                    if frame[:1] == "4":
-                        frame = frame[1:]
-                    else:
-                        control = self._control(client, frame)
-                        if control is None:
-                            continue
-                        if control.__class__ is str:
-                            reason = str(control)
-                            break
-                        frame = control  # a binary message sent as base64 text
-                if inline:
-                    client.busy = True
-                    try:
-                        handler.engine_message(client.sid, frame)
-                    except Exception:
-                        self.logger.exception("engine_message failed for %s", client.sid)
-                    client.busy = False
-                    continue
-                with client.mutex:
-                    client.inbox.append(frame)
-                    if client.draining:
-                        if len(client.inbox) < INBOX_LIMIT:
-                            continue
-                        full = True
-                    else:
-                        client.draining = True
-                        full = False
-                if full:
-                    self._wait_for_room(client)
+                    reason = "transport close"
                 else:
-                    client.drain_task = self.backend.start(self._drain, client)
+                    reason = self._ws_frame(client, frame)
         except Exception:
             self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
             reason = "transport error"
-        self._close_client(client, reason)
+        self._close_client(client, reason or "transport close")
+
+    def _ws_frame(self, client: _Client, frame: str | bytes) -> str | None:
+        """Handle one websocket message; a returned reason ends the session."""
+        if len(frame) > self.options.max_http_buffer_size:
+            self.logger.warning("Engine.IO message over max_http_buffer_size from %s",
+                                client.sid)
+            return "transport error"
+        if frame.__class__ is str:
+            if frame[:1] == "4":
+                frame = frame[1:]
+            else:
+                control = self._control(client, frame)
+                if control is None:
+                    return None
+                if control.__class__ is str:
+                    return str(control)
+                frame = control  # a binary message sent as base64 text
+        if self._inline:
+            client.busy = True
+            try:
+                self.handler.engine_message(client.sid, frame)
+            except Exception:
+                self.logger.exception("engine_message failed for %s", client.sid)
+            client.busy = False
+            return None
+        with client.mutex:
+            client.inbox.append(frame)
+            if client.draining:
+                if len(client.inbox) < INBOX_LIMIT:
+                    return None
+                full = True
+            else:
+                client.draining = True
+                full = False
+        if full:
+            self._wait_for_room(client)
+        else:
+            client.drain_task = self.backend.start(self._drain, client)
+        return None
 
     def _control(self, client: _Client, frame: str | bytes) -> str | bytes | None:
         """Handle a frame other than a text message: a close reason (str) ends the

@@ -1,0 +1,243 @@
+"""RFC 6455 framing for the server side of a websocket, without I/O.
+
+Used by the direct websocket path (``runtime/asgi_direct.py``): once a host has completed
+the websocket handshake, we read and write frames on its transport ourselves instead of
+going through the host's per-message layers. Only what a server needs: client frames are
+masked, no extension is negotiated (the direct path is only taken without
+permessage-deflate), fragmented messages are reassembled up to a size limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from ...errors import RemoteProtocolError
+
+_c_apply_mask: Callable[[Any, Any], bytes] | None
+try:  # a C implementation ships with the ``websockets`` package most ASGI servers use
+    from websockets.speedups import apply_mask as _c_apply_mask
+except ImportError:  # pragma: no cover - depends on the environment
+    _c_apply_mask = None
+
+__all__ = [
+    "CLOSE_NORMAL",
+    "Close",
+    "FrameReader",
+    "Ping",
+    "WebSocketError",
+    "encode_binary",
+    "encode_close",
+    "encode_pong",
+    "encode_text",
+]
+
+OP_CONTINUATION: Final = 0x0
+OP_TEXT: Final = 0x1
+OP_BINARY: Final = 0x2
+OP_CLOSE: Final = 0x8
+OP_PING: Final = 0x9
+OP_PONG: Final = 0xA
+
+CLOSE_NORMAL: Final = 1000
+CLOSE_PROTOCOL_ERROR: Final = 1002
+CLOSE_INVALID_DATA: Final = 1007
+CLOSE_TOO_BIG: Final = 1009
+
+# header bytes of unfragmented server frames with a 7-bit length, built once
+_TEXT_HEADERS: Final = tuple(bytes((0x81, n)) for n in range(126))
+_BINARY_HEADERS: Final = tuple(bytes((0x82, n)) for n in range(126))
+
+
+class WebSocketError(RemoteProtocolError):
+    """The client broke RFC 6455; ``code`` is the close code to answer with."""
+
+    def __init__(self, code: int, reason: str) -> None:  # noqa: D107
+        super().__init__(reason)
+        self.code = code
+
+
+class Ping:
+    """A ping from the client; answer with :func:`encode_pong` of ``payload``."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:  # noqa: D107
+        self.payload = payload
+
+
+class Close:
+    """The client's close frame (``code`` 1005 when it carried none)."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:  # noqa: D107
+        self.code = code
+        self.reason = reason
+
+
+def _header(first: int, length: int) -> bytes:
+    if length < 126:
+        return bytes((first, length))
+    if length < 65536:
+        return bytes((first, 126)) + length.to_bytes(2, "big")
+    return bytes((first, 127)) + length.to_bytes(8, "big")
+
+
+def encode_text(text: str) -> bytes:
+    """One unfragmented text frame."""
+    data = text.encode()
+    n = len(data)
+    if n < 126:
+        return _TEXT_HEADERS[n] + data
+    return _header(0x81, n) + data
+
+
+def encode_binary(data: bytes | bytearray | memoryview) -> bytes:
+    """One unfragmented binary frame."""
+    n = len(data)
+    if n < 126:
+        return _BINARY_HEADERS[n] + bytes(data)
+    return _header(0x82, n) + bytes(data)
+
+
+def encode_pong(payload: bytes) -> bytes:
+    return _header(0x80 | OP_PONG, len(payload)) + payload
+
+
+def encode_close(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
+    body = code.to_bytes(2, "big") + reason.encode()[:123]
+    return _header(0x80 | OP_CLOSE, len(body)) + body
+
+
+def _py_apply_mask(data: bytes | bytearray, mask: bytes | bytearray) -> bytes:
+    n = len(data)
+    if not n:
+        return b""
+    key = (bytes(mask) * (n // 4 + 1))[:n]
+    value = int.from_bytes(data, "little") ^ int.from_bytes(key, "little")
+    return value.to_bytes(n, "little")
+
+
+apply_mask: Callable[[Any, Any], bytes] = (
+    _py_apply_mask if _c_apply_mask is None else _c_apply_mask)
+
+_VALID_CLOSE_CODES: Final = frozenset(
+    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+
+
+class FrameReader:
+    """Turns the bytes a client sends into messages (``str``/``bytes``), :class:`Ping` and
+    :class:`Close`; raises :class:`WebSocketError` on a protocol violation.
+
+    ``max_size`` bounds one message (a fragmented one as a whole); a frame announcing more
+    is refused from its header, before its payload is buffered.
+    """
+
+    __slots__ = ("_buffer", "_max_size", "_fragments", "_fragment_op", "_fragment_size")
+
+    def __init__(self, max_size: int) -> None:  # noqa: D107
+        self._buffer = bytearray()
+        self._max_size = max_size
+        self._fragments: list[bytes] = []
+        self._fragment_op = 0
+        self._fragment_size = 0
+
+    def feed(self, data: bytes) -> list[str | bytes | Ping | Close]:
+        """Parse ``data`` (and what was left over); return the complete items, in order."""
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            view: bytes | bytearray = buffer
+        else:
+            view = data
+        out: list[str | bytes | Ping | Close] = []
+        pos = 0
+        end = len(view)
+        while end - pos >= 2:
+            first = view[pos]
+            second = view[pos + 1]
+            if first & 0x70:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "reserved bits set")
+            if not second & 0x80:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "unmasked client frame")
+            opcode = first & 0x0F
+            length = second & 0x7F
+            start = pos + 2
+            if length == 126:
+                if end - start < 2:
+                    break
+                length = int.from_bytes(view[start:start + 2], "big")
+                start += 2
+            elif length == 127:
+                if end - start < 8:
+                    break
+                length = int.from_bytes(view[start:start + 8], "big")
+                start += 8
+            if opcode >= OP_CLOSE:
+                if length > 125 or not first & 0x80:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR, "bad control frame")
+            elif length + self._fragment_size > self._max_size:
+                raise WebSocketError(CLOSE_TOO_BIG, "message over the size limit")
+            stop = start + 4 + length
+            if stop > end:
+                break
+            payload = apply_mask(view[start + 4:stop], view[start:start + 4])
+            pos = stop
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                if self._fragment_op:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR, "message inside a fragmented one")
+                if first & 0x80:
+                    out.append(_message(opcode, payload))
+                else:
+                    self._fragment_op = opcode
+                    self._fragments = [payload]
+                    self._fragment_size = length
+            elif opcode == OP_CONTINUATION:
+                if not self._fragment_op:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR, "continuation without a message")
+                self._fragments.append(payload)
+                self._fragment_size += length
+                if first & 0x80:
+                    whole = b"".join(self._fragments)
+                    out.append(_message(self._fragment_op, whole))
+                    self._fragments = []
+                    self._fragment_op = 0
+                    self._fragment_size = 0
+            elif opcode == OP_PING:
+                out.append(Ping(payload))
+            elif opcode == OP_CLOSE:
+                out.append(_close(payload))
+                pos = end  # nothing after a close frame counts
+                break
+            elif opcode != OP_PONG:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode}")
+        if buffer:
+            del buffer[:pos]
+        elif pos < end:
+            buffer += view[pos:]
+        return out
+
+
+def _message(opcode: int, payload: bytes) -> str | bytes:
+    if opcode == OP_BINARY:
+        return payload
+    try:
+        return payload.decode()
+    except UnicodeDecodeError:
+        raise WebSocketError(CLOSE_INVALID_DATA, "invalid UTF-8 in a text message") from None
+
+
+def _close(payload: bytes) -> Close:
+    if not payload:
+        return Close(1005, "")
+    if len(payload) < 2:
+        raise WebSocketError(CLOSE_PROTOCOL_ERROR, "bad close frame")
+    code = int.from_bytes(payload[:2], "big")
+    if code not in _VALID_CLOSE_CODES and not 3000 <= code < 5000:
+        raise WebSocketError(CLOSE_PROTOCOL_ERROR, "bad close code")
+    try:
+        reason = payload[2:].decode()
+    except UnicodeDecodeError:
+        raise WebSocketError(CLOSE_INVALID_DATA, "invalid UTF-8 in a close reason") from None
+    return Close(code, reason)
