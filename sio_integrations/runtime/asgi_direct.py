@@ -105,7 +105,8 @@ class DirectWebSocket(asyncio.Protocol):
         self._on_frame: FrameHandler | None = None
         self._done: asyncio.Future[str] | None = None
         self._reason: str | None = None  # set once the connection is over for the engine
-        self._blocked = False  # a frame handler is finishing in a task
+        #: a message handler suspended and finishes in a task (reading is paused meanwhile)
+        self.blocked = False
         self._paused = False
         self._close_sent = False
         self._lost = False
@@ -233,7 +234,7 @@ class DirectWebSocket(asyncio.Protocol):
                 self._pause()
             return
         context = self._context
-        while queue and not self._blocked and self._reason is None:
+        while queue and not self.blocked and self._reason is None:
             coro = on_frame(queue.popleft())
             try:
                 yielded = context.run(coro.send, None)
@@ -245,7 +246,7 @@ class DirectWebSocket(asyncio.Protocol):
                 logger.exception("websocket message handler failed for %s", self.peer)
                 self._finish("transport error")
                 break
-            self._blocked = True
+            self.blocked = True
             self._pause()
             task = context.run(asyncio.ensure_future, continue_started(coro, yielded))
             task.add_done_callback(self._unblocked)
@@ -256,7 +257,7 @@ class DirectWebSocket(asyncio.Protocol):
             self._resume()
 
     def _unblocked(self, task: asyncio.Future[str | None]) -> None:
-        self._blocked = False
+        self.blocked = False
         if task.cancelled():
             self._finish("transport error")
             return

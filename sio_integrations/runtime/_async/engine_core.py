@@ -352,26 +352,32 @@ class AsyncEngineCore:
     async def _run_service(self) -> None:
         """Ping every session on time, close the silent ones, expire stalled upgrades."""
         while not self._stopping:
-            now = self.backend.monotonic()
-            wake = now + self._max_sleep
-            for client in list(self._clients.values()):
-                session = client.session
-                if session.upgrade_expired(now):
-                    await self._expire_upgrade(client)
-                beat = session.heartbeat(now)
-                if beat is Heartbeat.PING:
-                    await self._deliver(client, [PING_FRAME])
-                elif beat is Heartbeat.TIMEOUT:
-                    if client.busy or client.room is not None:
-                        # we stopped reading (backpressure): a pong may be waiting unread,
-                        # which is not the peer's fault
-                        session.on_pong(now)
-                    else:
-                        await self._close_client(client, "ping timeout")
-                        continue
-                wake = min(wake, session.next_deadline())
+            wake = await self._beat_all(self.backend.monotonic())
             delay = max(wake - self.backend.monotonic(), self._resolution)
             await self.backend.wait_event(self._stop, delay)
+
+    async def _beat_all(self, now: float) -> float:
+        """One heartbeat round; returns when the next is due. (A method of its own, so no
+        client stays referenced from the service's frame while it sleeps.)"""
+        wake = now + self._max_sleep
+        for client in list(self._clients.values()):
+            session = client.session
+            if session.upgrade_expired(now):
+                await self._expire_upgrade(client)
+            beat = session.heartbeat(now)
+            if beat is Heartbeat.PING:
+                await self._deliver(client, [PING_FRAME])
+            elif beat is Heartbeat.TIMEOUT:
+                if client.busy or client.room is not None or getattr(
+                        client.ws, "blocked", False):
+                    # we stopped reading (backpressure, or a handler still running): a
+                    # pong may be waiting unread, which is not the peer's fault
+                    session.on_pong(now)
+                else:
+                    await self._close_client(client, "ping timeout")
+                    continue
+            wake = min(wake, session.next_deadline())
+        return wake
 
     async def _expire_upgrade(self, client: _Client) -> None:
         probe = client.probe

@@ -135,8 +135,20 @@ class AsyncManager:
         if callback is None:
             # one encoding, shared by every recipient
             frames = serializer.encode_event(namespace, event, args)
+            sockets = self.sockets
+            if len(frames) == 1:
+                # written at once where the engine can (a websocket we own), else awaited
+                frame = frames[0]
+                send_now, send = server.eio.send_now, server.eio.send
+                for sid in recipients:
+                    socket = sockets.get(sid)
+                    if socket is not None:
+                        eio_sid = socket.client.eio_sid
+                        if not send_now(eio_sid, frame):
+                            await send(eio_sid, frame)
+                return len(recipients)
             for sid in recipients:
-                socket = self.sockets.get(sid)
+                socket = sockets.get(sid)
                 if socket is not None:
                     await server._send_frames(socket.client.eio_sid, frames)
             return len(recipients)

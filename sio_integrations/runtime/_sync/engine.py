@@ -101,6 +101,31 @@ class Engine(EngineTransports):
             client.queued = 0
         self._write_claimed(client, frames)
 
+    def send_now(self, eio_sid: str, data: str | bytes) -> bool:
+        """Send at once when the client's websocket takes synchronous writes.
+
+        False means nothing was sent: the caller awaits :meth:`send` instead. The
+        Socket.IO layer tries this first, saving a coroutine per message and per
+        broadcast recipient.
+        """
+        client = self._clients.get(eio_sid)
+        if client is None:
+            return True
+        direct = client.direct
+        if direct is None or client.writing or data.__class__ is not str:
+            return False
+        if client.closed:
+            return True
+        last = self._last_frame
+        if last[0] is data:
+            frame = last[1]
+        else:
+            frame = "4" + data
+            self._last_frame = (data, frame)
+        if not direct(frame):
+            self.backend.run_soon(self._overflow, client)
+        return True
+
     def send_many(self, eio_sid: str, items: list[str | bytes]) -> None:
         """Send several message packets, in order."""
         client = self._clients.get(eio_sid)

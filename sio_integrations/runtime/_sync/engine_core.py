@@ -354,26 +354,32 @@ class EngineCore:
     def _run_service(self) -> None:
         """Ping every session on time, close the silent ones, expire stalled upgrades."""
         while not self._stopping:
-            now = self.backend.monotonic()
-            wake = now + self._max_sleep
-            for client in list(self._clients.values()):
-                session = client.session
-                if session.upgrade_expired(now):
-                    self._expire_upgrade(client)
-                beat = session.heartbeat(now)
-                if beat is Heartbeat.PING:
-                    self._deliver(client, [PING_FRAME])
-                elif beat is Heartbeat.TIMEOUT:
-                    if client.busy or client.room is not None:
-                        # we stopped reading (backpressure): a pong may be waiting unread,
-                        # which is not the peer's fault
-                        session.on_pong(now)
-                    else:
-                        self._close_client(client, "ping timeout")
-                        continue
-                wake = min(wake, session.next_deadline())
+            wake = self._beat_all(self.backend.monotonic())
             delay = max(wake - self.backend.monotonic(), self._resolution)
             self.backend.wait_event(self._stop, delay)
+
+    def _beat_all(self, now: float) -> float:
+        """One heartbeat round; returns when the next is due. (A method of its own, so no
+        client stays referenced from the service's frame while it sleeps.)"""
+        wake = now + self._max_sleep
+        for client in list(self._clients.values()):
+            session = client.session
+            if session.upgrade_expired(now):
+                self._expire_upgrade(client)
+            beat = session.heartbeat(now)
+            if beat is Heartbeat.PING:
+                self._deliver(client, [PING_FRAME])
+            elif beat is Heartbeat.TIMEOUT:
+                if client.busy or client.room is not None or getattr(
+                        client.ws, "blocked", False):
+                    # we stopped reading (backpressure, or a handler still running): a
+                    # pong may be waiting unread, which is not the peer's fault
+                    session.on_pong(now)
+                else:
+                    self._close_client(client, "ping timeout")
+                    continue
+            wake = min(wake, session.next_deadline())
+        return wake
 
     def _expire_upgrade(self, client: _Client) -> None:
         probe = client.probe

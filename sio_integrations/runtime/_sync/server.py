@@ -281,33 +281,27 @@ class Server:
         # worker that exists only while the client has work queued
         room = None
         with client.lock:
-            client.inbox.append(event)
             start = not client.draining
             if start:
                 client.draining = True
-            elif len(client.inbox) >= INBOX_LIMIT:
-                if client.room is None:
-                    client.room = self.eio.backend.event()
-                room = client.room
+            else:
+                client.inbox.append(event)
+                if len(client.inbox) >= INBOX_LIMIT:
+                    if client.room is None:
+                        client.room = self.eio.backend.event()
+                    room = client.room
         if start:
-            self.eio.backend.run_soon(self._drain, client)
+            self.eio.backend.run_soon(self._drain, client, event)
         elif room is not None:
             # backpressure: stop reading this client until its handlers catch up
             while eio_sid in self._clients and not self.eio.backend.wait_event(
                     room, 1.0):
                 pass
 
-    def _drain(self, client: Client) -> None:
+    def _drain(self, client: Client, item: Any) -> None:
+        """Handle ``item``, then the client's inbox, in order (the caller set draining)."""
         inbox = client.inbox
         while True:
-            with client.lock:
-                if client.room is not None and len(inbox) <= INBOX_LIMIT // 2:
-                    client.room.set()
-                    client.room = None
-                if not inbox:
-                    client.draining = False
-                    return
-                item = inbox.popleft()
             try:
                 kind = type(item)
                 if kind is Event:
@@ -322,6 +316,14 @@ class Server:
                     self._finish_client(client, item.reason)
             except Exception:  # never let one bad handler stall this client's queue
                 self.logger.exception("error while handling %r", item)
+            with client.lock:
+                if client.room is not None and len(inbox) <= INBOX_LIMIT // 2:
+                    client.room.set()
+                    client.room = None
+                if not inbox:
+                    client.draining = False
+                    return
+                item = inbox.popleft()
 
     def engine_disconnect(self, eio_sid: str, reason: str) -> None:
         client = self._clients.pop(eio_sid, None)
@@ -451,7 +453,8 @@ class Server:
         if event.ack_id is not None and socket.connected:
             frames = self.serializer.encode_ack(namespace, event.ack_id, as_args(result))
             if len(frames) == 1:
-                self.eio.send(client.eio_sid, frames[0])
+                if not self.eio.send_now(client.eio_sid, frames[0]):
+                    self.eio.send(client.eio_sid, frames[0])
             else:
                 self.eio.send_many(client.eio_sid, frames)
 
