@@ -1,0 +1,620 @@
+"""The direct websocket path on uvicorn (runtime/asgi_direct.py) against real clients.
+
+Every test runs a real uvicorn server on 127.0.0.1 (tests/runtime/direct_ws_support.py) and
+checks on the server whether the connection was taken over (``direct`` on the engine's
+record of the client) as well as what the peers see.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio as reference  # python-socketio: the test peer
+import websockets.sync.client
+
+from sio_integrations.runtime.logs import warning_limiter
+
+from .client_node import need
+from .direct_ws_support import NodeClient, RawWS, Served, client_frame, serve, stop
+from .live import wait_until
+
+TRANSPORTS = {"websocket": ["websocket"], "upgrade": ["polling", "websocket"]}
+
+
+@pytest.fixture(autouse=True)
+def fresh_warning_limit() -> Iterator[None]:
+    warning_limiter.configure()
+    yield
+    warning_limiter.configure()
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    """One server with uvicorn's default settings, shared by the module's tests."""
+    with serve({"max_http_buffer_size": 100_000}) as running:
+        yield running
+
+
+def py_client(served: Served, transports: list[str], **kwargs: Any) -> Any:
+    if served.scheme == "https":  # a self-signed certificate; ignore REQUESTS_CA_BUNDLE
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = False
+        kwargs.update(http_session=session, ssl_verify=False)
+    client = reference.Client(reconnection=False, **kwargs)
+    news: list[Any] = []
+    client.on("news", news.append)
+    client.news = news  # type: ignore[attr-defined]
+    client.connect(served.url, transports=transports, wait_timeout=10)
+    return client
+
+
+def wait_for_websocket(served: Served, sid: str) -> None:
+    wait_until(lambda: served.record(sid).session.transport == "websocket", 10,
+               "the upgrade to websocket")
+
+
+def assert_echo(client: Any, value: Any = "still here") -> None:
+    assert client.call("echo", value, timeout=10) == value
+
+
+class Bystander:
+    """A well-behaved python-socketio client connected during a test; must keep working."""
+
+    def __init__(self, served: Served) -> None:
+        self.client = py_client(served, ["websocket"])
+        self.sid = self.client.get_sid()
+        assert served.is_direct(self.sid)
+
+    def check(self) -> None:
+        for value in ("a", {"k": [1, 2]}, "é" * 3000):
+            assert_echo(self.client, value)
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+@pytest.fixture
+def bystander(served: Served) -> Iterator[Bystander]:
+    by = Bystander(served)
+    yield by
+    by.check()
+    by.close()
+
+
+# -- 2. the takeover happens --------------------------------------------------------------
+
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_python_client_is_taken_over(served: Served, transport: str) -> None:
+    a = py_client(served, TRANSPORTS[transport])
+    b = py_client(served, TRANSPORTS[transport])
+    try:
+        for client in (a, b):
+            wait_for_websocket(served, client.get_sid())
+            wait_until(lambda c=client: served.is_direct(c.get_sid()), 10, "the takeover")
+            assert client.transport() == "websocket"
+        for value in ("héllo ✓", {"n": 1, "big": "y" * 70000}, [1, None, True], b"\x00\xff" * 50):
+            assert_echo(a, value)
+        assert list(a.call("echo", ("x", 2), timeout=10)) == ["x", 2]
+        assert a.call("bcast", "hi", timeout=10) == "sent"
+        wait_until(lambda: a.news and b.news, 10, "the broadcast")
+        assert a.news == ["hi"] and b.news == ["hi"]
+    finally:
+        a.disconnect()
+        b.disconnect()
+
+
+def _node_result(served: Served, transport: str, deflate: Any) -> tuple[dict[str, Any], bool]:
+    node = NodeClient(served.url, TRANSPORTS[transport], per_message_deflate=deflate)
+    try:
+        result = node.result()
+        direct = served.is_direct(result["sid"])
+    finally:
+        node.finish()
+    assert result["transport"] == "websocket"
+    assert result["echoes"][0] == "héllo"
+    assert result["echoes"][1] == {"n": 1, "big": "y" * 5000}
+    assert result["echoes"][2] == [1, 2, 3]
+    assert result["news"] == ["from-js"]
+    return result, direct
+
+
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_js_client_without_compression_is_taken_over(served: Served, transport: str) -> None:
+    result, direct = _node_result(served, transport, False)
+    assert result["extensions"] == ""
+    assert direct
+
+
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_js_client_with_its_default_options(served: Served, transport: str) -> None:
+    """socket.io-client in node offers permessage-deflate by default (as browsers do), and
+    uvicorn accepts it by default: such a connection keeps uvicorn's codec (no takeover)
+    and works."""
+    result, direct = _node_result(served, transport, None)
+    assert "permessage-deflate" in result["extensions"]
+    assert not direct
+
+
+# -- 3. fallbacks -------------------------------------------------------------------------
+
+def _eio_text(ws: Any) -> str:
+    while True:
+        message = ws.recv(timeout=10)
+        if message == "2":
+            ws.send("3")
+            continue
+        return str(message)
+
+
+def test_permessage_deflate_client_keeps_the_asgi_path(served: Served,
+                                                       bystander: Bystander) -> None:
+    url = served.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    with websockets.sync.client.connect(url, compression="deflate") as ws:
+        assert "permessage-deflate" in (ws.response.headers.get("Sec-WebSocket-Extensions")
+                                        or "")
+        assert _eio_text(ws).startswith("0{")
+        ws.send("40")
+        sid = json.loads(_eio_text(ws)[2:])["sid"]
+        assert not served.is_direct(sid)
+        big = "z" * 50000  # compressed on the wire both ways
+        ws.send(f'421["echo","{big}"]')
+        assert _eio_text(ws) == f'431["{big}"]'
+        ws.send('422["bcast","deflated"]')
+        replies = {_eio_text(ws), _eio_text(ws)}
+        assert replies == {'432["sent"]', '42["news","deflated"]'}
+    wait_until(lambda: any(s == sid for s, _ in served.disconnects), 10, "the disconnect")
+    bystander.client.news.clear()
+
+
+@pytest.mark.parametrize("ws_impl", ["wsproto", "websockets"])
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_other_uvicorn_websocket_implementations(ws_impl: str, transport: str) -> None:
+    if ws_impl == "wsproto":
+        pytest.importorskip("wsproto")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # uvicorn's legacy websockets
+        with serve(ws=ws_impl) as running:
+            a = py_client(running, TRANSPORTS[transport])
+            b = py_client(running, TRANSPORTS[transport])
+            try:
+                for client in (a, b):
+                    wait_for_websocket(running, client.get_sid())
+                    assert not running.is_direct(client.get_sid())
+                for value in ("héllo", {"big": "q" * 70000}, b"\x01\x02"):
+                    assert_echo(a, value)
+                assert a.call("bcast", 7, timeout=10) == "sent"
+                wait_until(lambda: a.news and b.news, 10, "the broadcast")
+            finally:
+                a.disconnect()
+                b.disconnect()
+            running.wait_disconnect(1)
+
+
+def test_the_direct_path_can_be_switched_off() -> None:
+    with serve() as running:
+        running.sio.eio.driver.direct_websockets = False
+        a = py_client(running, ["websocket"])
+        try:
+            assert not running.is_direct(a.get_sid())
+            assert_echo(a, "plain asgi")
+        finally:
+            a.disconnect()
+
+
+# -- 4. raw protocol behaviour on the direct path ---------------------------------------------
+
+@pytest.fixture
+def raw(served: Served) -> Iterator[RawWS]:
+    sock = RawWS(served.port)
+    assert served.is_direct(sock.sid)
+    yield sock
+    sock.close()
+
+
+def _count_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name.startswith("sio_integrations") and r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("case, code", [
+    ("unmasked", 1002),
+    ("reserved-bits", 1002),
+    ("unknown-opcode", 1002),
+    ("long-ping", 1002),
+    ("orphan-continuation", 1002),
+    ("invalid-utf8", 1007),
+])
+def test_protocol_errors_close_with_their_code(served: Served, raw: RawWS, bystander: Bystander,
+                                               caplog: pytest.LogCaptureFixture,
+                                               case: str, code: int) -> None:
+    caplog.set_level(logging.WARNING)
+    count = len(served.disconnects)
+    data = {
+        "unmasked": client_frame(1, b'42["echo",1]', masked=False),
+        "reserved-bits": bytes([0xC1]) + client_frame(1, b"x")[1:],
+        "unknown-opcode": client_frame(5, b"x"),
+        "long-ping": client_frame(9, b"p" * 126),
+        "orphan-continuation": client_frame(0, b"x"),
+        "invalid-utf8": client_frame(1, b"42\xff\xfe"),
+    }[case]
+    raw.send(data)
+    assert raw.read_close() == code
+    assert raw.eof(), "the server keeps the TCP connection open"
+    sid, reason = served.wait_disconnect(count)
+    assert (sid, reason) == (raw.sid, "transport error")
+    lines = _count_warnings(caplog)
+    assert len(lines) == 1 and "protocol error" in lines[0], lines
+    bystander.check()
+
+
+def test_message_over_the_limit_is_refused_from_its_header(served: Served, raw: RawWS,
+                                                           bystander: Bystander) -> None:
+    count = len(served.disconnects)
+    # a header announcing 1 GB, and nothing else: the answer comes at once
+    raw.send(client_frame(1, b"", length=1 << 30)[:-4] + b"\x00\x00\x00\x00")
+    assert raw.read_close(timeout=5) == 1009
+    assert raw.eof()
+    assert served.wait_disconnect(count) == (raw.sid, "transport error")
+
+
+def test_fragmented_message_over_the_limit(served: Served, raw: RawWS,
+                                           bystander: Bystander) -> None:
+    count = len(served.disconnects)
+    raw.send(client_frame(1, b"42" + b"a" * 60000, fin=False))
+    raw.send(client_frame(0, b"a" * 39000, fin=False))  # 99,002 so far: still fine
+    raw.send(client_frame(0, b"", fin=False, length=1000)[:6])  # only the header
+    assert raw.read_close(timeout=5) == 1009
+    assert served.wait_disconnect(count) == (raw.sid, "transport error")
+
+
+def test_websocket_ping_gets_a_pong_with_its_payload(raw: RawWS, bystander: Bystander) -> None:
+    for payload in (b"", b"abc", bytes(range(125))):
+        raw.send(client_frame(9, payload))
+        assert raw.read_frame() == (0xA, payload)
+    raw.text('421["echo","after ping"]')
+    assert raw.read_text() == '431["after ping"]'
+
+
+def test_fragmented_messages_are_reassembled(served: Served, bystander: Bystander) -> None:
+    sock = RawWS(served.port, join=False)
+    try:
+        sock.send(client_frame(1, b"4", fin=False) + client_frame(0, b"0"))
+        reply = sock.read_text()
+        assert reply.startswith("40{"), reply
+        sid = json.loads(reply[2:])["sid"]
+        assert served.is_direct(sid)
+        message = '421["echo","héllo in pieces"]'.encode()
+        sock.send(client_frame(1, message[:5], fin=False))
+        sock.send(client_frame(9, b"mid") + client_frame(0, message[5:12], fin=False))
+        assert sock.read_frame() == (0xA, b"mid")
+        sock.send(client_frame(0, message[12:]))
+        assert sock.read_text() == '431["héllo in pieces"]'
+    finally:
+        sock.close()
+
+
+def test_client_close_frame(served: Served, raw: RawWS, bystander: Bystander) -> None:
+    count = len(served.disconnects)
+    raw.send(client_frame(8, struct.pack(">H", 1001) + b"going away"))
+    assert raw.read_close() == 1001  # the server echoes the code
+    assert raw.eof()
+    assert served.wait_disconnect(count) == (raw.sid, "transport close")
+
+
+def test_client_close_frame_without_code(served: Served, raw: RawWS) -> None:
+    count = len(served.disconnects)
+    raw.send(client_frame(8, b""))
+    assert raw.read_close() == 1000
+    assert raw.eof()
+    assert served.wait_disconnect(count) == (raw.sid, "transport close")
+
+
+def test_tcp_reset_without_close_frame(served: Served, raw: RawWS,
+                                       bystander: Bystander) -> None:
+    count = len(served.disconnects)
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+    raw.sock.close()  # RST
+    assert served.wait_disconnect(count) == (raw.sid, "transport close")
+
+
+def test_engineio_close_packet(served: Served, raw: RawWS) -> None:
+    count = len(served.disconnects)
+    raw.text("1")
+    assert served.wait_disconnect(count) == (raw.sid, "client disconnect")
+    assert raw.eof()
+
+
+def test_server_disconnects(served: Served, raw: RawWS, bystander: Bystander) -> None:
+    count = len(served.disconnects)
+    served.run(served.sio.disconnect(raw.sid))  # the namespace only (python-socketio)
+    assert raw.read_text() == "41"
+    assert served.wait_disconnect(count) == (raw.sid, "server disconnect")
+    served.run(served.sio.eio.close(raw.eio_sid))  # the Engine.IO session
+    assert raw.read_text() == "1"
+    assert raw.read_close() == 1000
+    raw.send(client_frame(8, struct.pack(">H", 1000)))
+    assert raw.eof()
+    with pytest.raises(KeyError):
+        served.sio.eio._clients[raw.eio_sid]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "asgi_direct.DirectWebSocket.data_received: a close frame read in the same chunk as "
+    "messages calls _peer_closed -> _finish('transport close') before the queued messages "
+    "are handed over, and _pump then clears the queue: the messages are lost and the "
+    "reason is 'transport close' instead of 'client disconnect' (uvicorn's own path "
+    "delivers them)"))
+def test_messages_in_the_same_read_as_the_close_frame_are_handled(served: Served,
+                                                                   bystander: Bystander) -> None:
+    sock = RawWS(served.port)
+    try:
+        count = len(served.disconnects)
+        sock.send(client_frame(1, b'42["seq",1]') + client_frame(1, b'42["seq",3]')
+                  + client_frame(1, b'42["seq",2]') + client_frame(1, b"41")
+                  + client_frame(8, struct.pack(">H", 1000)))
+        assert sock.read_close() == 1000
+        assert sock.eof()
+        assert served.wait_disconnect(count) == (sock.sid, "client disconnect")
+        assert served.received.get(sock.sid) == [1, 3, 2]
+    finally:
+        sock.close()
+
+
+def test_messages_before_the_close_frame_in_another_read_are_handled(
+        served: Served, bystander: Bystander) -> None:
+    sock = RawWS(served.port)
+    try:
+        count = len(served.disconnects)
+        sock.send(client_frame(1, b'425["seq",1]') + client_frame(1, b'426["seq",3]'))
+        assert sock.read_text() == "435[1]"
+        assert sock.read_text() == "436[3]"
+        sock.send(client_frame(1, b"41"))
+        assert served.wait_disconnect(count) == (sock.sid, "client disconnect")
+        sock.send(client_frame(8, struct.pack(">H", 1000)))
+        assert sock.read_close() == 1000
+        assert sock.eof()
+        assert served.received.get(sock.sid) == [1, 3]
+    finally:
+        sock.close()
+
+
+# -- 5. slow consumer ------------------------------------------------------------------------
+
+def _flood(count: int, size: int, pause: bool, caplog: pytest.LogCaptureFixture) -> None:
+    """Client A never reads (tiny receive window), B reads; a handler broadcasts ``count``
+    x ``size``. B gets everything, the handler is never held up by A, A is dropped once
+    past max_send_buffer_size (1 MB) with one WARNING line."""
+    caplog.set_level(logging.WARNING)
+    with serve({"max_send_buffer_size": 1_000_000}) as running:
+        slow = RawWS(running.port, rcvbuf=4096)
+        assert running.is_direct(slow.sid)
+        got: list[int] = []
+        done = threading.Event()
+        b = reference.Client(reconnection=False)
+
+        def on_data(data: list[Any]) -> None:
+            got.append(data[0])
+            if data[0] == count - 1:
+                done.set()
+
+        b.on("data", on_data)
+        b.connect(running.url, transports=["websocket"], wait_timeout=10)
+        try:
+            assert running.is_direct(b.get_sid())
+            elapsed = b.call("flood", (count, size, pause), timeout=30)
+            assert elapsed < 5, f"the broadcast loop took {elapsed:.1f} s"
+            assert done.wait(30), f"B got {len(got)} of {count}"
+            assert got == list(range(count))
+            wait_until(lambda: any(s == slow.sid for s, _ in running.disconnects), 10,
+                       "the slow consumer's disconnect")
+            assert running.disconnects == [(slow.sid, "transport error")]
+            lines = _count_warnings(caplog)
+            assert len(lines) == 1, lines
+            assert "max_send_buffer_size" in lines[0] and slow.eio_sid in lines[0]
+            assert_echo(b, "B is fine")
+        finally:
+            b.disconnect()
+            slow.close()
+
+
+@pytest.mark.parametrize("pause", [False, True])
+def test_slow_consumer_never_blocks_the_sender(caplog: pytest.LogCaptureFixture,
+                                               pause: bool) -> None:
+    """600 x 8 KiB (4.9 MB): more than the limit for A, while B takes it as it comes."""
+    _flood(600, 8192, pause, caplog)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine.send/_deliver -> asgi_direct.DirectWebSocket.write judge max_send_buffer_size "
+    "on the transport's write buffer at the moment of the write and disconnect at once: "
+    "a burst bigger than the limit plus the kernel's socket buffers is produced faster "
+    "than any client can read (and without a yield the loop cannot even flush), so a "
+    "client that reads fine is dropped as 'not reading' (uvicorn's own path makes the "
+    "sender wait for the drain instead)"))
+@pytest.mark.parametrize("pause", [False, True])
+def test_burst_larger_than_the_limit_keeps_a_reading_client(
+        caplog: pytest.LogCaptureFixture, pause: bool) -> None:
+    """200 x 64 KiB (13 MB, the kernel's socket buffers cannot absorb it): B, which reads
+    as fast as it can, is dropped too."""
+    _flood(200, 65536, pause, caplog)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "asgi_direct.DirectWebSocket.close_now ends a connection with transport.close() "
+    "(call_later CLOSE_TIMEOUT, and uvicorn's run_asgi after the app returns), which "
+    "waits for the write buffer to flush: behind a peer that does not read it never "
+    "does, so the socket and its unsent megabyte stay, uvicorn keeps it in "
+    "server_state.connections and its graceful shutdown waits for it forever"))
+def test_slow_consumer_connection_is_released() -> None:
+    """After the overflow the server must not keep the peer's TCP connection (and its
+    megabyte of unsent frames) for as long as the peer chooses not to read: uvicorn
+    counts it as open, and its graceful shutdown waits for it."""
+    with serve({"max_send_buffer_size": 1_000_000}) as running:
+        slow = RawWS(running.port, rcvbuf=4096)
+        b = reference.Client(reconnection=False)
+        b.connect(running.url, transports=["websocket"], wait_timeout=10)
+        try:
+            b.call("flood", (600, 8192, True), timeout=30)
+            wait_until(lambda: any(s == slow.sid for s, _ in running.disconnects), 10,
+                       "the slow consumer's disconnect")
+            b.disconnect()
+            wait_until(lambda: running.connections() == 0, 10,
+                       "uvicorn to forget the slow consumer's connection")
+            stop(running, timeout=10)
+        finally:
+            if b.connected:
+                b.disconnect()
+            slow.close()
+
+
+# -- 6. handlers that wait keep the order --------------------------------------------------
+
+def _numbered(served: Served, client: Any, count: int) -> list[int]:
+    acks: list[int] = []
+    done = threading.Event()
+
+    def ack(n: int) -> None:
+        acks.append(n)
+        if len(acks) == count:
+            done.set()
+
+    for n in range(count):
+        client.emit("seq", n, callback=ack)
+    assert done.wait(60), f"{len(acks)} of {count} acks"
+    return acks
+
+
+def test_waiting_handlers_keep_the_order(served: Served) -> None:
+    a = py_client(served, ["websocket"])
+    b = py_client(served, ["websocket"])
+    try:
+        assert served.is_direct(a.get_sid()) and served.is_direct(b.get_sid())
+        results: dict[str, list[int]] = {}
+        threads = [threading.Thread(target=lambda c=c: results.__setitem__(
+            c.get_sid(), _numbered(served, c, 500))) for c in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(90)
+        for client in (a, b):
+            sid = client.get_sid()
+            assert results[sid] == list(range(500))
+            assert served.received[sid] == list(range(500))
+    finally:
+        a.disconnect()
+        b.disconnect()
+
+
+def test_burst_in_one_tcp_write_while_a_handler_waits(served: Served) -> None:
+    """500 events in a single write: the reader pauses while a handler waits, and none is
+    lost or reordered."""
+    sock = RawWS(served.port)
+    try:
+        sock.send(b"".join(client_frame(1, f'42{n}["seq",{n}]'.encode())
+                           for n in range(500)))
+        acks = []
+        while len(acks) < 500:
+            text = sock.read_text()
+            assert text.startswith("43"), text
+            acks.append(int(text[2:].split("[", 1)[0]))
+        assert acks == list(range(500))
+        assert served.received[sock.sid] == list(range(500))
+    finally:
+        sock.close()
+
+
+# -- 7. shutdown -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_uvicorn_graceful_shutdown_with_taken_over_connections(transport: str) -> None:
+    with serve() as running:
+        clients = [py_client(running, TRANSPORTS[transport]) for _ in range(3)]
+        gone = [threading.Event() for _ in clients]
+        for client, event in zip(clients, gone, strict=True):
+            client.on("disconnect", lambda *a, e=event: e.set())
+            wait_for_websocket(running, client.get_sid())
+            wait_until(lambda c=client: running.is_direct(c.get_sid()), 10, "the takeover")
+        sock = RawWS(running.port)
+        try:
+            took = stop(running, timeout=15)
+            assert took < 10
+            for event in gone:
+                assert event.wait(10)
+            assert sock.read_close() in (1000, 1001, 1012, None)
+            assert sock.eof()
+            wait_until(lambda: len(running.disconnects) == 4, 10, "4 disconnects")
+        finally:
+            sock.close()
+            for client in clients:
+                if client.connected:
+                    client.disconnect()
+
+
+def test_hardening_shutdown_tests_still_pass() -> None:
+    """``ASGIApp(shutdown_grace=)`` under uvicorn (tests/hardening/test_shutdown.py)."""
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [shutil.which("python") or "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/hardening/test_shutdown.py"], cwd=root, capture_output=True, text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+# -- 8. TLS ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    need(openssl is not None, "openssl is not installed")
+    assert openssl is not None
+    folder = tmp_path_factory.mktemp("direct-tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_tls_is_taken_over(tls_files: tuple[Path, Path], transport: str) -> None:
+    cert, key = tls_files
+    with serve(ssl_certfile=str(cert), ssl_keyfile=str(key)) as running:
+        a = py_client(running, TRANSPORTS[transport])
+        try:
+            wait_for_websocket(running, a.get_sid())
+            assert running.is_direct(a.get_sid())
+            for value in ("wss ✓", {"big": "t" * 200_000}, b"\x00" * 1000):
+                assert_echo(a, value)
+            assert a.call("bcast", "tls", timeout=10) == "sent"
+            wait_until(lambda: a.news == ["tls"], 10, "the broadcast")
+        finally:
+            a.disconnect()
+        context = ssl.create_default_context(cafile=str(cert))
+        sock = RawWS(running.port, tls=context)
+        try:
+            assert running.is_direct(sock.sid)
+            sock.send(client_frame(9, b"tls ping"))
+            assert sock.read_frame() == (0xA, b"tls ping")
+            sock.text('425["echo","over wss"]')
+            assert sock.read_text() == '435["over wss"]'
+            sock.send(client_frame(1, b"x", masked=False))
+            assert sock.read_close() == 1002
+        finally:
+            sock.close()
