@@ -164,10 +164,6 @@ def test_abandoned_long_polls(make_live: Any) -> None:
     assert leaked < 400_000, leaked
 
 
-RETAINED = ("the engine's heartbeat loop (_run_service) keeps its last `client` (and its "
-            "queued frames) after the loop; reported to the lead with the fix (issue 10)")
-
-
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
 def test_slow_consumers(make_live: Any, transport: str) -> None:
     """(d) clients that stop reading while the server floods them are disconnected by
@@ -202,16 +198,14 @@ def test_slow_consumers(make_live: Any, transport: str) -> None:
     # (on a very busy machine a consumer may miss its pong before its queue overflows)
     assert "transport error" in live.reasons, live.reasons
     assert live.reasons <= {"transport error", "ping timeout"}, live.reasons
-    # one slow consumer's queue alone is about 300 KB: 20 (or 4) of them would show; the
-    # tolerance allows for the one client the heartbeat loop keeps (see below; lower it to
-    # 150_000 once that is fixed)
-    assert leaked < 700_000, leaked
+    # one slow consumer's queue alone is about 300 KB
+    assert leaked < 150_000, leaked
 
 
-@pytest.mark.xfail(reason=RETAINED, strict=True)
 def test_last_slow_consumer_is_not_kept(make_live: Any) -> None:
     """Once the last client is gone, nothing of it stays: here one slow consumer over
-    long-polling, alive long enough for the heartbeat loop to have pinged it."""
+    long-polling, alive long enough for the heartbeat loop to have pinged it. (The loop
+    used to keep the last client it visited, with its queue, while the server was idle.)"""
     live = make_live(max_send_buffer_size=300_000, **TIMERS)
 
     def attack() -> None:
