@@ -15,6 +15,7 @@ import ssl
 import struct
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -618,3 +619,74 @@ def test_tls_is_taken_over(tls_files: tuple[Path, Path], transport: str) -> None
             assert sock.read_close() == 1002
         finally:
             sock.close()
+
+
+# -- heartbeats, early data, limits ----------------------------------------------------------
+
+def test_uvicorn_keepalive_is_stopped_after_the_takeover() -> None:
+    """uvicorn's own websocket pings would be answered to our protocol, not to uvicorn's:
+    left running, its pong deadline would kill a healthy connection."""
+    with serve(ws_ping_interval=0.2, ws_ping_timeout=0.2) as running:
+        sock = RawWS(running.port)
+        try:
+            assert running.is_direct(sock.sid)
+            sock.sock.settimeout(1.5)
+            with pytest.raises(TimeoutError):
+                sock.read_frame()  # neither a ping nor a close from uvicorn
+            sock.sock.settimeout(10)
+            sock.text('427["echo","alive"]')
+            assert sock.read_text() == '437["alive"]'
+            assert running.disconnects == []
+        finally:
+            sock.close()
+
+
+def test_engineio_heartbeat_on_the_direct_path() -> None:
+    with serve({"ping_interval": 0.3, "ping_timeout": 0.5}) as running:
+        answering = RawWS(running.port)  # read_text answers "2" with "3"
+        silent = RawWS(running.port)
+        echoes: list[str] = []
+        errors: list[BaseException] = []
+
+        def keep_answering() -> None:
+            try:
+                deadline = time.monotonic() + 2.5  # several heartbeats
+                while time.monotonic() < deadline:
+                    answering.text('428["echo","beat"]')
+                    echoes.append(answering.read_text())
+                    time.sleep(0.05)
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=keep_answering, daemon=True)
+        thread.start()
+        try:
+            assert running.is_direct(answering.sid) and running.is_direct(silent.sid)
+            assert silent.read_frame() == (1, b"2")  # a ping, left unanswered
+            assert silent.read_close(timeout=5) == 1000  # after "1" (close)
+            assert silent.eof()
+            wait_until(lambda: (silent.sid, "ping timeout") in running.disconnects, 10,
+                       "the ping timeout")
+            thread.join(15)
+            assert not errors, errors
+            assert len(echoes) >= 5 and set(echoes) == {'438["beat"]'}
+            assert all(sid != answering.sid for sid, _ in running.disconnects)
+        finally:
+            answering.close()
+            silent.close()
+
+
+def test_message_size_limit_boundary(served: Served, bystander: Bystander) -> None:
+    limit = 100_000  # max_http_buffer_size of the module's server
+    head, tail = '421["echo","', '"]'
+    body = "x" * (limit - len(head) - len(tail))
+    sock = RawWS(served.port)
+    try:
+        sock.send(client_frame(1, (head + body + tail).encode()))  # exactly the limit
+        assert sock.read_text() == f'431["{body}"]'
+        count = len(served.disconnects)
+        sock.send(client_frame(1, (head + body + "x" + tail).encode()))
+        assert sock.read_close() == 1009
+        assert served.wait_disconnect(count) == (sock.sid, "transport error")
+    finally:
+        sock.close()
