@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -189,8 +190,9 @@ class Deliveries(Counter):
             self.progress.set()
 
 
-async def check_broadcast(clients: list[SioClient], trigger: SioClient, timeout: float) -> None:
-    """One broadcast before measuring: every member gets it, and its content is right."""
+async def check_broadcast(clients: list[SioClient], trigger: SioClient, timeout: float) -> int:
+    """One broadcast before measuring: every member gets it, and its content is right.
+    Returns the size of one delivery's websocket frame."""
     check = Counter(b"4" + TICK_PREFIX)
     for c in clients[1:]:
         c.counter = check
@@ -213,6 +215,23 @@ async def check_broadcast(clients: list[SioClient], trigger: SioClient, timeout:
     trigger.on_message = ignore
     if json.loads(got[0][1:]) != ["tick", TICK]:
         raise RuntimeError(f"broadcast delivered {got[0]!r}")
+    return len(check.frame)
+
+
+def set_rcvlowat(clients: list[SioClient], nbytes: int) -> None:
+    """Wake the generator for a client only once ``nbytes`` are waiting (SO_RCVLOWAT).
+
+    During the broadcast the generator's cost is mostly one socket read per wake-up, not
+    the bytes; waiting for half a batch reads several deliveries at once. Half a batch
+    (not a whole one) keeps two batches in flight: the server is still sending the second
+    half of batch s when the last deliveries of batch s-1 are read. The price: deliveries
+    are counted in steps of half a batch per client, so the window's edges are off by up
+    to ``k / 2 * clients`` deliveries (large against a slow server). Opt-in (--rcvlowat).
+    """
+    for c in clients:
+        if c.transport is not None:
+            sock = c.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, max(1, nbytes))
 
 
 async def phase_broadcast(
@@ -224,18 +243,21 @@ async def phase_broadcast(
     measure: float,
     timeout: float,
     spy: Spy,
+    rcvlowat: bool,
 ) -> Any:
     n = len(clients)
     await ack_all(clients, b'["join","bench"]', timeout)
     trigger = await connect(HOST, port, ignore, timeout)
     try:
-        await check_broadcast(clients, trigger, timeout)
+        frame_size = await check_broadcast(clients, trigger, timeout)
     except BaseException:
         trigger.close()
         raise
     d = Deliveries()
     for c in clients:
         c.counter = d
+    if rcvlowat and k >= 2:
+        set_rcvlowat(clients, k // 2 * frame_size)
     trigger.on_message = d.on_trigger
     request = b'["bcast",{"room":"bench","k":%d}]' % k
     per_batch = k * n
@@ -270,6 +292,8 @@ async def phase_broadcast(
                     f"{d.acks}/{sent} acks"
                 ) from None
         # drain: everything sent must arrive (bounded)
+        if rcvlowat:
+            set_rcvlowat(clients, 1)
         d.threshold = sent * per_batch
         deadline = time.monotonic() + timeout
         while d.count < sent * per_batch and time.monotonic() < deadline:
@@ -431,7 +455,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             clients = await connect_many(args.port, sc.clients, args.timeout)
             await wait_server_idle(pid)
             out["result"] = await phase_broadcast(
-                args.port, pid, clients, args.k, args.warmup, args.measure, args.timeout, spy
+                args.port,
+                pid,
+                clients,
+                args.k,
+                args.warmup,
+                args.measure,
+                args.timeout,
+                spy,
+                args.rcvlowat,
             )
         else:
             opener = connect_polling if sc.kind == "poll" else connect
@@ -477,6 +509,12 @@ def main() -> None:
         "--ping", type=float, default=0.0, help="server ping interval (idle: wait for a ping)"
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
+    parser.add_argument(
+        "--rcvlowat",
+        action="store_true",
+        help="broadcast: read deliveries half a batch at a time (SO_RCVLOWAT; cheaper for "
+        "the generator, but counts in steps of half a batch per client)",
+    )
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--py-spy", default="", help="record the server with py-spy to this file")
     args = parser.parse_args()

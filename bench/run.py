@@ -201,6 +201,8 @@ def session(
             gen_cmd += ["--ping", str(args.idle_ping)]
         if spy_out:
             gen_cmd += ["--py-spy", spy_out]
+        if args.rcvlowat:
+            gen_cmd += ["--rcvlowat"]
         budget = 2 * (args.warmup + args.measure) + 6 * args.timeout + sc.clients / 50 + 30
         if sc.kind == "idle":
             budget += 2 * args.idle_ping
@@ -294,6 +296,12 @@ def main() -> None:
         "profile and its top in the logs folder",
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="bound on any one wait")
+    parser.add_argument(
+        "--rcvlowat",
+        action="store_true",
+        help="broadcast: the generator reads deliveries half a batch at a time (SO_RCVLOWAT): "
+        "cheaper for it, coarser window edges; for when the generator is the limit",
+    )
     parser.add_argument(
         "--ours-module",
         default="",
