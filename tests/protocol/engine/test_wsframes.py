@@ -360,3 +360,64 @@ def test_any_messages_round_trip(messages: list[str | bytes], rng: random.Random
     reader = FrameReader(BIG)
     cut_points = [rng.randrange(len(wire) + 1) for _ in range(5)]
     assert feed_chunks(reader, wire, cut_points) == messages
+
+
+# -- the one-whole-text-frame fast path ----------------------------------------------------
+
+def _feed_text_or_skip(reader: FrameReader, data: bytes) -> str | None:
+    method = getattr(reader, "feed_text", None)
+    if method is None:
+        pytest.skip("FrameReader.feed_text is not in this tree")
+    result: str | None = method(data)
+    return result
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 1000, 65535])
+def test_feed_text_whole_frames(length: int) -> None:
+    text = ("aä" * length)[:length]
+    data = client_frame(1, text.encode())
+    got = _feed_text_or_skip(FrameReader(BIG), data)
+    if len(text.encode()) < 65536:  # the 7- and 16-bit length forms: the common case
+        assert got == text
+    assert got is None or got == FrameReader(BIG).feed(data)[0]
+
+
+def test_feed_text_declines_what_it_does_not_handle() -> None:
+    reader = FrameReader(BIG)
+    for data in (client_frame(2, b"binary"), client_frame(1, b"part", fin=False),
+                 client_frame(1, b"x" * 70000), client_frame(1, b"hello")[:-1],
+                 client_frame(1, b"a") + client_frame(1, b"b"), client_frame(9, b"ping"),
+                 client_frame(1, b"unmasked", masked=False)):
+        assert _feed_text_or_skip(reader, data) is None
+    assert _feed_text_or_skip(FrameReader(10), client_frame(1, b"x" * 11)) is None
+    # a half-received frame is pending: the fast path must not overtake it
+    reader = FrameReader(BIG)
+    reader.feed(client_frame(1, b"first")[:3])
+    assert _feed_text_or_skip(reader, client_frame(1, b"second")) is None
+    with pytest.raises(WebSocketError) as info:
+        _feed_text_or_skip(FrameReader(BIG), client_frame(1, b"\xff"))
+    assert info.value.code == 1007
+
+
+def _frames_and_noise() -> st.SearchStrategy[bytes]:
+    frame = st.builds(lambda text, fin, key: client_frame(1, text.encode(), fin=fin, key=key),
+                      st.text(max_size=300), st.booleans(), st.binary(min_size=4, max_size=4))
+    corrupted = st.builds(lambda data, i, b: data[:i % max(1, len(data))] + bytes([b])
+                          + data[i % max(1, len(data)) + 1:], frame,
+                          st.integers(min_value=0, max_value=400),
+                          st.integers(min_value=0, max_value=255))
+    return st.one_of(frame, corrupted, st.binary(max_size=300))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_frames_and_noise(), st.integers(min_value=0, max_value=1200))
+def test_feed_text_agrees_with_feed(data: bytes, limit: int) -> None:
+    try:
+        fast = _feed_text_or_skip(FrameReader(limit), data)
+    except WebSocketError as exc:
+        with pytest.raises(WebSocketError) as info:
+            FrameReader(limit).feed(data)
+        assert info.value.code == exc.code
+        return
+    if fast is not None:
+        assert FrameReader(limit).feed(data) == [fast]
