@@ -367,10 +367,23 @@ class SyncDriver:
             return b""  # no length and no terminated stream: WSGI says there is no body
         return None if len(data) > limit else bytes(data)
 
+    #: own werkzeug's/gunicorn's websocket sockets (runtime/wsgi_direct.py); False keeps
+    #: simple-websocket for every request
+    direct_websockets = True
+
     def websocket(self, environ: Environ, handler: Callable[[SyncWebSocket], None]) -> Any:
         wrapper_class = self._async.get("websocket")
         if wrapper_class is None:
             return None
+        if self.mode == "threading" and self.direct_websockets:
+            # werkzeug or gunicorn's own socket, read and written by us (wsgi_direct.py);
+            # the frame limit sits above the engine's, which closes with a reason
+            from .wsgi_direct import NOT_DIRECT, serve
+
+            served = serve(environ, environ[START_RESPONSE], handler,
+                           self._adapter.max_http_buffer_size + 65536)
+            if served is not NOT_DIRECT:
+                return served
 
         def run(ws: Any) -> None:
             handler(_EngineioSyncWebSocket(ws))

@@ -1,0 +1,520 @@
+"""The direct websocket path for threads: on werkzeug or gunicorn, we own the socket.
+
+simple-websocket (python-engineio's threading websocket) parses with wsproto in a reader
+thread of its own and hands every message to the request thread through a list and an
+event; each send goes through wsproto as well. Here the request thread itself answers the
+handshake (HTTP 101, no extension negotiated), reads the socket and hands each message to
+the engine at once (:meth:`SyncDirectWebSocket.run_reader`), and any thread writes frames
+straight to the socket under a per-connection lock.
+
+Slow consumers: a write never blocks. It is a non-blocking ``send``; what the kernel does
+not take waits in a per-connection backlog that one shared flusher thread writes out when
+the socket is writable. A write that leaves more than ``max_send_buffer_size`` bytes in
+the backlog returns False, and the engine disconnects that client (the same policy as
+:mod:`.asgi_direct`). The flusher also ends connections whose close handshake does not
+finish within :data:`CLOSE_TIMEOUT`.
+
+Taken only for plain sockets from werkzeug (``werkzeug.socket``) and gunicorn's threaded
+workers (``gunicorn.socket``) on a platform with ``MSG_DONTWAIT``; TLS sockets and other
+servers keep simple-websocket. When the session ends the request thread shuts the socket
+down and raises what simple-websocket's driver raises, so the server writes no response.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import heapq
+import itertools
+import logging
+import os
+import select
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..protocol.engine.wsframes import (
+    Close,
+    FrameReader,
+    Ping,
+    WebSocketError,
+    encode_binary,
+    encode_close,
+    encode_pong,
+    encode_text,
+)
+
+__all__ = ["CLOSE_TIMEOUT", "NOT_DIRECT", "SyncDirectWebSocket", "serve"]
+
+logger = logging.getLogger("sio_integrations.engine")
+
+#: seconds a closing connection waits for the peer's close frame before the socket is shut
+CLOSE_TIMEOUT = 2.0
+#: returned by :func:`serve` when the request cannot take the direct path
+NOT_DIRECT: Any = object()
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
+_RECV_SIZE = 65536
+
+Handler = Callable[["SyncDirectWebSocket"], None]
+FrameHandler = Callable[[str | bytes], str | None]
+
+# the last frame built: a broadcast writes the same string to every member, framed once
+# (one tuple, so a thread never sees the data of one frame with the wire of another)
+_last: tuple[Any, bytes] = (None, b"")
+
+
+def _host_socket(environ: dict[str, Any]) -> tuple[socket.socket, str] | None:
+    """The connection's socket and the host's name, when we may take it over."""
+    if not _DONTWAIT or not hasattr(select, "poll"):
+        return None
+    host = "werkzeug"
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        host = "gunicorn"
+        sock = environ.get("gunicorn.socket")
+    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
+        return None
+    return sock, host
+
+
+def serve(environ: dict[str, Any], start_response: Callable[..., Any], handler: Handler,
+          max_size: int) -> Any:
+    """Run ``handler`` on a websocket we own; :data:`NOT_DIRECT` when the host's socket
+    cannot be taken. A bad handshake gets a normal HTTP error response (returned);
+    otherwise this raises, once the session is over, what stops the host from writing a
+    response on the socket (werkzeug: ``ConnectionError``; gunicorn: ``StopIteration``).
+    """
+    found = _host_socket(environ)
+    if found is None:
+        return NOT_DIRECT
+    sock, host = found
+    refusal = _check_handshake(environ)
+    if refusal is not None:
+        status, headers = refusal
+        start_response(status, [("Content-Type", "text/plain"), *headers])
+        return [status.encode()]
+    accept = base64.b64encode(hashlib.sha1(
+        environ["HTTP_SEC_WEBSOCKET_KEY"].strip().encode() + _GUID).digest())
+    sock.settimeout(None)  # blocking: Engine.IO's heartbeat watches an idle connection
+    try:
+        sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    except OSError:
+        pass  # the session below sees the dead socket at its first read
+    ws = SyncDirectWebSocket(sock, max_size, peer=environ.get("REMOTE_ADDR"))
+    try:
+        handler(ws)
+    finally:
+        ws.finish()
+    if host == "gunicorn":
+        raise StopIteration  # gunicorn's worker then closes the connection quietly
+    raise ConnectionError("websocket closed")  # werkzeug: "connection dropped", no response
+
+
+def _check_handshake(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]]] | None:
+    """Why the opening handshake is refused (RFC 6455 4.2.1), or None."""
+    bad: tuple[str, list[tuple[str, str]]] = ("400 Bad Request", [])
+    if environ.get("REQUEST_METHOD") != "GET":
+        return bad
+    if "upgrade" not in [t.strip() for t in environ.get("HTTP_CONNECTION", "").lower().split(",")]:
+        return bad
+    if environ.get("HTTP_SEC_WEBSOCKET_VERSION", "").strip() != "13":
+        return "426 Upgrade Required", [("Sec-WebSocket-Version", "13")]
+    try:
+        key = base64.b64decode(environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip(), validate=True)
+    except ValueError:
+        return bad
+    return None if len(key) == 16 else bad
+
+
+class SyncDirectWebSocket:
+    """A websocket connection read by the request thread and written by any thread."""
+
+    def __init__(self, sock: socket.socket, max_size: int, *, peer: Any = None) -> None:
+        self._sock = sock
+        self._reader = FrameReader(max_size)
+        self._lock = threading.Lock()
+        self._queue: deque[str | bytes] = deque()  # messages read by receive() mode
+        self._backlog: deque[bytes | memoryview] = deque()  # bytes the kernel did not take
+        self._backlog_size = 0
+        self._drained: threading.Event | None = None  # finish() waits for the backlog
+        self._limit = 1 << 62
+        self._close_sent = False  # no frame may follow our close frame
+        self._peer_closed = False  # the peer's close frame arrived
+        self._ended = False  # reading is over (close frame, end of stream or error)
+        self._failed = False  # the peer broke the protocol: its bytes are not parsed
+        self._broken = False  # a write failed: the peer is gone
+        self._released = False  # the host owns the socket again: never touch it
+        self._reason: str | None = None
+        #: the reader is inside the engine's handler (a pong may wait unread meanwhile)
+        self.blocked = False
+        self.peer = peer
+
+    # -- what the engine uses -------------------------------------------------------------
+    def direct_writer(self, limit: int, on_stalled: Callable[[], Any] | None = None
+                      ) -> Callable[[str | bytes], bool]:
+        """The synchronous writer: ``write(frame)`` is False once the peer is more than
+        ``limit`` bytes behind (the caller disconnects it). (``on_stalled``: the lead's
+        asyncio path calls it for a peer that stopped reading; unused here so far.)"""
+        self._limit = limit
+        return self.write
+
+    def write(self, data: str | bytes) -> bool:
+        global _last
+        last = _last
+        if last[0] is data:
+            wire = last[1]
+        else:
+            wire = encode_text(data) if isinstance(data, str) else encode_binary(data)
+            _last = (data, wire)
+        return self._write(wire)
+
+    def send(self, data: str | bytes) -> None:
+        if not self.write(data):
+            raise ConnectionError("peer over max_send_buffer_size")
+
+    def receive(self) -> str | bytes | None:
+        """The next message (before :meth:`run_reader`); None once the connection ended."""
+        queue = self._queue
+        while not queue:
+            if self._ended:
+                return None
+            self._read_once()
+        return queue.popleft()
+
+    def run_reader(self, on_frame: FrameHandler) -> str:
+        """Hand every message to ``on_frame`` in this thread until the connection ends.
+
+        ``on_frame`` returns a close reason to end the session, else None. Returns the
+        reason the connection ended with.
+        """
+        queue = self._queue
+        while queue and self._reason is None:  # read before the engine took over
+            self._dispatch(on_frame, queue.popleft())
+        queue.clear()
+        recv, reader = self._sock.recv, self._reader
+        while self._reason is None and not self._ended:
+            try:
+                data = recv(_RECV_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                self._eof()
+                break
+            try:
+                text = reader.feed_text(data)
+                if text is not None:  # one whole text frame: the usual message
+                    self.blocked = True
+                    try:
+                        reason = on_frame(text)
+                    except Exception:
+                        logger.exception("websocket message handler failed for %s", self.peer)
+                        reason = "transport error"
+                    self.blocked = False
+                    if reason is not None:
+                        self._set_reason(reason)
+                    continue
+                items = reader.feed(data)
+            except WebSocketError as exc:
+                self._protocol_error(exc)
+                break
+            for item in items:
+                self._item(item, on_frame)
+                if self._reason is not None:
+                    break
+        return self._reason or "transport close"
+
+    def close(self) -> None:
+        self.close_now()
+
+    def close_now(self, code: int = 1000, reason: str = "") -> None:
+        """Send a close frame (after what is still queued); the peer has
+        :data:`CLOSE_TIMEOUT` seconds to answer before the socket is shut down."""
+        self._set_reason("server close")
+        with self._lock:
+            if self._close_sent or self._released:
+                return
+            self._locked_write(encode_close(code, reason))
+            self._close_sent = True
+        _flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
+
+    def finish(self) -> None:
+        """End the connection from the request thread, before the host gets it back:
+        complete the close handshake (bounded), flush, shut the socket down."""
+        if not self._close_sent:
+            self.close_now(1000)
+        if not self._ended or self._failed:  # bounded: the deadline shuts the socket
+            _flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
+        while not self._ended:  # until the peer's close frame
+            self._read_once()
+        if self._failed:
+            self._discard_input()
+        with self._lock:
+            if self._backlog and not self._released:
+                drained = self._drained = threading.Event()
+            else:
+                drained = None
+        if drained is not None:
+            drained.wait(CLOSE_TIMEOUT)
+        with self._lock:
+            self._released = True
+            self._backlog.clear()
+            self._backlog_size = 0
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # -- reading --------------------------------------------------------------------------
+    def _read_once(self) -> None:
+        """One ``recv``: messages join the queue (receive() mode), control frames answered."""
+        try:
+            data = self._sock.recv(_RECV_SIZE)
+        except OSError:
+            data = b""
+        if not data:
+            self._eof()
+            return
+        try:
+            items = self._reader.feed(data)
+        except WebSocketError as exc:
+            self._protocol_error(exc)
+            return
+        for item in items:
+            self._item(item, None)
+
+    def _item(self, item: str | bytes | Ping | Close, on_frame: FrameHandler | None) -> None:
+        kind = item.__class__
+        if kind is str or kind is bytes:
+            if self._reason is not None or self._peer_closed:
+                return  # the session is over: later messages are not delivered
+            if on_frame is None:
+                self._queue.append(item)  # type: ignore[arg-type]
+            else:
+                self._dispatch(on_frame, item)  # type: ignore[arg-type]
+        elif kind is Ping:
+            with self._lock:
+                if not self._close_sent and not self._released:
+                    self._locked_write(encode_pong(item.payload))  # type: ignore[union-attr]
+        else:
+            self._peer_close(item)  # type: ignore[arg-type]
+
+    def _dispatch(self, on_frame: FrameHandler, message: str | bytes) -> None:
+        self.blocked = True
+        try:
+            reason = on_frame(message)
+        except Exception:
+            logger.exception("websocket message handler failed for %s", self.peer)
+            reason = "transport error"
+        self.blocked = False
+        if reason is not None:
+            self._set_reason(reason)
+
+    def _peer_close(self, frame: Close) -> None:
+        self._peer_closed = True
+        self._ended = True
+        self._set_reason("transport close")
+        with self._lock:
+            if not self._close_sent and not self._released:
+                self._locked_write(encode_close(frame.code if frame.code != 1005 else 1000))
+                self._close_sent = True
+
+    def _protocol_error(self, exc: WebSocketError) -> None:
+        logger.warning("websocket protocol error from %s: %s (closing)", self.peer, exc.reason)
+        self._set_reason("transport error")
+        self.close_now(exc.code)
+        self._ended = True  # the stream cannot be parsed any further
+        self._failed = True
+        with self._lock:
+            if not self._backlog and not self._released:
+                try:
+                    self._sock.shutdown(socket.SHUT_WR)  # our close frame, then FIN
+                except OSError:
+                    pass
+
+    def _eof(self) -> None:
+        self._ended = True
+        self._set_reason("transport close")
+
+    def _discard_input(self) -> None:
+        """After a protocol error: drop what the peer still sends until it closes (or the
+        close deadline shuts the socket), so closing does not reset the connection before
+        the peer read our close frame."""
+        while True:
+            try:
+                if not self._sock.recv(_RECV_SIZE):
+                    return
+            except OSError:
+                return
+
+    def _set_reason(self, reason: str) -> None:
+        if self._reason is None:
+            self._reason = reason
+
+    # -- writing --------------------------------------------------------------------------
+    def _write(self, wire: bytes) -> bool:
+        with self._lock:
+            if self._close_sent or self._released or self._broken:
+                return True  # closing: frames after our close frame are dropped
+            return self._locked_write(wire)
+
+    def _locked_write(self, wire: bytes) -> bool:
+        """Write now, or queue behind the backlog; the caller holds the lock."""
+        if self._backlog:
+            self._backlog.append(wire)
+            self._backlog_size += len(wire)
+            return self._backlog_size <= self._limit
+        try:
+            sent = self._sock.send(wire, _DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # the peer is gone: the reader sees it and ends the session
+            self._broken = True
+            return True
+        if sent < len(wire):
+            self._backlog.append(memoryview(wire)[sent:])
+            self._backlog_size = len(wire) - sent
+            _flusher().watch(self)
+        return self._backlog_size <= self._limit
+
+    def _flush(self) -> bool:
+        """Write what the kernel takes from the backlog (flusher thread); True once empty."""
+        with self._lock:
+            backlog = self._backlog
+            if self._released:
+                return True
+            try:
+                while backlog:
+                    chunk = backlog[0]
+                    sent = self._sock.send(chunk, _DONTWAIT)
+                    self._backlog_size -= sent
+                    if sent < len(chunk):
+                        backlog[0] = memoryview(chunk)[sent:]
+                        return False
+                    backlog.popleft()
+            except BlockingIOError:
+                return False
+            except OSError:
+                backlog.clear()
+                self._backlog_size = 0
+                self._broken = True
+            drained = self._drained
+            if drained is not None:
+                drained.set()
+            return True
+
+    def _expire(self) -> None:
+        """The close deadline passed: wake the reader by shutting the socket down."""
+        with self._lock:
+            if self._released:
+                return
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _fileno(self) -> int:
+        with self._lock:
+            return -1 if self._released else self._sock.fileno()
+
+
+class _Flusher:
+    """One daemon thread for every direct websocket: writes backlogs out when their socket
+    is writable, and shuts down connections whose close handshake ran out of time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watched: set[SyncDirectWebSocket] = set()
+        self._deadlines: list[tuple[float, int, SyncDirectWebSocket]] = []
+        self._order = itertools.count()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._woken = False
+        threading.Thread(target=self._run, name="sio-websocket-flusher", daemon=True).start()
+
+    def watch(self, ws: SyncDirectWebSocket) -> None:
+        with self._lock:
+            self._watched.add(ws)
+            self._wake()
+
+    def expire(self, ws: SyncDirectWebSocket, deadline: float) -> None:
+        with self._lock:
+            heapq.heappush(self._deadlines, (deadline, next(self._order), ws))
+            self._wake()
+
+    def _wake(self) -> None:
+        if not self._woken:
+            self._woken = True
+            try:
+                os.write(self._wake_w, b"x")
+            except BlockingIOError:
+                pass
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        registered: dict[int, SyncDirectWebSocket] = {}
+        while True:
+            with self._lock:
+                self._woken = False
+                watched = list(self._watched)
+                timeout = (self._deadlines[0][0] - time.monotonic()
+                           if self._deadlines else None)
+            wanted: dict[int, SyncDirectWebSocket] = {}
+            for ws in watched:
+                fd = ws._fileno()
+                if fd < 0:
+                    self._forget(ws)
+                else:
+                    wanted[fd] = ws
+            for fd in set(registered) - set(wanted):
+                poller.unregister(fd)
+            for fd in set(wanted) - set(registered):
+                poller.register(fd, select.POLLOUT)
+            registered = wanted
+            events = poller.poll(None if timeout is None else max(timeout, 0) * 1000)
+            for fd, _mask in events:
+                if fd == self._wake_r:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                    continue
+                ready = registered.get(fd)
+                if ready is not None and ready._flush():
+                    self._forget(ready)
+            self._run_deadlines(time.monotonic())
+
+    def _forget(self, ws: SyncDirectWebSocket) -> None:
+        with self._lock:
+            self._watched.discard(ws)
+
+    def _run_deadlines(self, now: float) -> None:
+        due: list[SyncDirectWebSocket] = []
+        with self._lock:
+            while self._deadlines and self._deadlines[0][0] <= now:
+                due.append(heapq.heappop(self._deadlines)[2])
+        for ws in due:
+            ws._expire()
+
+
+_flusher_instance: _Flusher | None = None
+_flusher_lock = threading.Lock()
+
+
+def _flusher() -> _Flusher:
+    global _flusher_instance
+    flusher = _flusher_instance
+    if flusher is None:
+        with _flusher_lock:
+            if _flusher_instance is None:
+                _flusher_instance = _Flusher()
+            flusher = _flusher_instance
+    return flusher
