@@ -14,6 +14,7 @@ import gc
 import json
 import logging
 import socket
+import time
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -37,10 +38,13 @@ def _server_empty(live: Live) -> bool:
     return not live.sio.eio._clients and not live.sio.manager.sockets
 
 
-def _net_allocation(live: Live, attack: Callable[[], None], timeout: float = 60) -> int:
+def _net_allocation(live: Live, attack: Callable[[], None], tolerance: int,
+                    timeout: float = 60) -> int:
     """Bytes allocated by ``attack`` (and the server's handling of it) still held once
-    the server has no session left. (The test's own record of disconnects is emptied
-    first: it grows by design.)"""
+    the server has no session left; polled (bounded) until under ``tolerance``, since a
+    session's last steps (its disconnect handler, a handler still emitting to it) may run
+    just after it left the server's tables. (The test's own record of disconnects is
+    emptied first: it grows by design.)"""
     attack()  # warm-up round
     wait_until(lambda: _server_empty(live), timeout, "the warm-up sessions to be dropped")
     gc.collect()
@@ -49,10 +53,15 @@ def _net_allocation(live: Live, attack: Callable[[], None], timeout: float = 60)
         before, _ = tracemalloc.get_traced_memory()
         attack()
         wait_until(lambda: _server_empty(live), timeout, "the sessions to be dropped")
-        live.reasons = {reason for _, reason in live.disconnects}
-        live.disconnects.clear()
-        gc.collect()
-        after, _ = tracemalloc.get_traced_memory()
+        deadline = time.monotonic() + 10
+        while True:
+            live.reasons |= {reason for _, reason in live.disconnects}
+            live.disconnects.clear()
+            gc.collect()
+            after, _ = tracemalloc.get_traced_memory()
+            if after - before < tolerance or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
     finally:
         tracemalloc.stop()
     return after - before
@@ -112,8 +121,8 @@ def test_vanishing_connections(make_live: Any) -> None:
             with requests.Session() as http:
                 _polling_join(live, http)
 
-    leaked = _net_allocation(live, lambda: _parallel(2000, one))
     # one leaked session would hold several KB (5 KB more with its echo)
+    leaked = _net_allocation(live, lambda: _parallel(2000, one), 400_000)
     assert leaked < 400_000, leaked
 
 
@@ -126,7 +135,7 @@ def test_half_sent_binary_packets(make_live: Any) -> None:
         ws.send(f'451-["upload","{BLOB}",{{"_placeholder":true,"num":0}}]')
         ws.close()  # a proper close, with the packet still waiting for its attachment
 
-    leaked = _net_allocation(live, lambda: _parallel(500, one))
+    leaked = _net_allocation(live, lambda: _parallel(500, one), 300_000)
     assert leaked < 300_000, leaked
 
 
@@ -160,7 +169,7 @@ def test_abandoned_long_polls(make_live: Any) -> None:
         for _ in range(4):
             batch(250)
 
-    leaked = _net_allocation(live, attack)
+    leaked = _net_allocation(live, attack, 400_000)
     assert leaked < 400_000, leaked
 
 
@@ -194,7 +203,7 @@ def test_slow_consumers(make_live: Any, transport: str) -> None:
             for n in range(4):
                 websocket_consumer(n)
 
-    leaked = _net_allocation(live, attack)
+    leaked = _net_allocation(live, attack, 150_000)
     # (on a very busy machine a consumer may miss its pong before its queue overflows)
     assert "transport error" in live.reasons, live.reasons
     assert live.reasons <= {"transport error", "ping timeout"}, live.reasons
@@ -219,7 +228,7 @@ def test_last_slow_consumer_is_not_kept(make_live: Any) -> None:
             assert http.post(url, params=query, data='421["flood",600,1000]',
                              timeout=10).text == "ok"
 
-    leaked = _net_allocation(live, attack)
+    leaked = _net_allocation(live, attack, 150_000)
     assert live.reasons == {"transport error"}, live.reasons
     assert leaked < 150_000, leaked
 
