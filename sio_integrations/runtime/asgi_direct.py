@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
@@ -44,8 +43,13 @@ CLOSE_TIMEOUT = 2.0
 _QUEUE_PAUSE = 16
 
 # the last frame built: a broadcast writes the same string to every member, framed once
-_last_data: Any = None
-_last_wire = b""
+_last: tuple[Any, bytes] = (None, b"")
+#: a peer over the send limit is checked this often, and must have read this fraction of
+#: the limit since the previous check (else it is not reading: disconnected)
+WATCH_INTERVAL = 1.0
+MIN_PROGRESS = 16
+#: over this many times the limit a peer is disconnected at once, reading or not
+HARD_CAP = 16
 
 
 class _Done:
@@ -85,12 +89,47 @@ def take_over(send: Any, max_size: int) -> DirectWebSocket | None:
     if not ready:
         return None
     host.stop_keepalive()  # Engine.IO's own heartbeat watches the connection
+    # what uvicorn still calls on this connection (connection_lost, shutdown) only needs
+    # these small stand-ins; its parser, request, response and queue are freed (memory
+    # per idle connection)
+    host.conn = _HostCodec()
+    host.queue = _NoQueue()
+    host.request = host.response = None
     ws = DirectWebSocket(host, transport, max_size)
     transport.set_protocol(ws)
     if host.read_paused:
         host.read_paused = False
         transport.resume_reading()
     return ws
+
+
+class _HostCodec:
+    """Replaces uvicorn's websockets codec once we own the connection: its graceful
+    shutdown can still send its close frame (1012) through it."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self) -> None:  # noqa: D107
+        self._out: list[bytes] = []
+
+    def send_close(self, code: int = 1000, reason: str = "") -> None:
+        self._out.append(encode_close(code, reason))
+
+    def data_to_send(self) -> list[bytes]:
+        out, self._out = self._out, []
+        return out
+
+
+class _NoQueue:
+    """Replaces uvicorn's ASGI receive queue once we own the connection (nobody reads it)."""
+
+    __slots__ = ()
+
+    def put_nowait(self, message: Any) -> None:
+        pass
+
+    def empty(self) -> bool:
+        return True
 
 
 class DirectWebSocket(asyncio.Protocol):
@@ -100,7 +139,7 @@ class DirectWebSocket(asyncio.Protocol):
         self._host = host
         self._transport = transport
         self._reader = FrameReader(max_size)
-        self._queue: deque[str | bytes] = deque()
+        self._queue: list[str | bytes] = []
         self._waiter: asyncio.Future[None] | None = None
         self._on_frame: FrameHandler | None = None
         self._done: asyncio.Future[str] | None = None
@@ -111,28 +150,72 @@ class DirectWebSocket(asyncio.Protocol):
         self._close_sent = False
         self._lost = False
         self._limit = 1 << 62
+        self._on_stalled: Callable[[], Any] | None = None
+        self._written = 0  # bytes handed to the transport (progress = written - buffered)
+        self._watch: asyncio.TimerHandle | None = None
+        self._closing: Close | None = None  # the peer's close frame, not yet answered
         self._context = contextvars.copy_context()
         self.peer = getattr(host, "client", None)
+        self.name = f"peer {self.peer}"  # the Engine.IO sid once the engine reads
 
     # -- what the engine uses -------------------------------------------------------------
-    def direct_writer(self, limit: int) -> Callable[[str | bytes], bool]:
-        """The synchronous writer: ``write(frame)`` is False once the peer is over ``limit``
-        bytes behind (the slow-consumer policy is the caller's)."""
+    def direct_writer(self, limit: int, on_stalled: Callable[[], Any], name: str = ""
+                      ) -> Callable[[str | bytes], bool]:
+        """The synchronous writer. The slow-consumer policy: once more than ``limit`` bytes
+        wait for the peer, it is checked every WATCH_INTERVAL and ``on_stalled()`` is
+        called when it read less than ``limit / MIN_PROGRESS`` since the last check;
+        ``write(frame)`` returns False (disconnect now) past HARD_CAP times the limit."""
         self._limit = limit
+        self._on_stalled = on_stalled
+        if name:
+            self.name = name
         return self.write
 
     def write(self, data: str | bytes) -> bool:
-        global _last_data, _last_wire
-        if data is _last_data:
-            wire = _last_wire
+        global _last
+        last = _last
+        if data is last[0]:
+            wire = last[1]
         else:
             wire = encode_text(data) if isinstance(data, str) else encode_binary(data)
-            _last_data, _last_wire = data, wire
+            _last = (data, wire)
         if self._close_sent or self._lost:
             return True
         transport = self._transport
         transport.write(wire)
-        return bool(transport.get_write_buffer_size() <= self._limit)
+        self._written += len(wire)
+        behind = transport.get_write_buffer_size()
+        if behind <= self._limit:
+            return True
+        if behind > self._limit * HARD_CAP:
+            return False
+        if self._watch is None:
+            self._watch = asyncio.get_running_loop().call_later(
+                WATCH_INTERVAL, self._check_progress, self._written - behind)
+        return True
+
+    def _check_progress(self, read_before: int) -> None:
+        self._watch = None
+        if self._close_sent or self._lost:
+            return
+        behind = self._transport.get_write_buffer_size()
+        if behind <= self._limit:
+            return
+        read = self._written - behind
+        if read - read_before < self._limit // MIN_PROGRESS:
+            if self._on_stalled is not None:
+                self._on_stalled()
+            return
+        self._watch = asyncio.get_running_loop().call_later(
+            WATCH_INTERVAL, self._check_progress, read)
+
+    def abort(self) -> None:
+        """Drop the connection and whatever is still unsent (a peer that does not read)."""
+        self._finish("transport error")
+        if not self._lost:
+            self._close_sent = True
+            self._host.close_sent = True
+            self._transport.abort()
 
     def send(self, data: str | bytes) -> Awaitable[None]:
         if not self.write(data):
@@ -150,7 +233,7 @@ class DirectWebSocket(asyncio.Protocol):
                 await waiter
             finally:
                 self._waiter = None
-        item = queue.popleft()
+        item = queue.pop(0)
         if self._paused and len(queue) < _QUEUE_PAUSE:
             self._resume()
         return item
@@ -182,14 +265,23 @@ class DirectWebSocket(asyncio.Protocol):
         self._host.close_sent = True  # uvicorn's shutdown then only closes the transport
         transport = self._transport
         transport.write(encode_close(code, reason))
-        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.close)
+        # unsent data (a peer that stopped reading) would keep a plain close() waiting
+        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         try:
+            text = self._reader.feed_text(data)
+            if text is not None:  # one whole text frame: the usual message
+                if self._queue or self._on_frame is None or self.blocked:
+                    self._queue.append(text)
+                    self._pump()
+                elif self._reason is None:
+                    self._dispatch(text)
+                return
             items = self._reader.feed(data)
         except WebSocketError as exc:
-            logger.warning("websocket protocol error from %s: %s (closing)", self.peer,
+            logger.warning("websocket protocol error from %s: %s (closing)", self.name,
                            exc.reason)
             self._fail(exc.code)
             return
@@ -201,17 +293,19 @@ class DirectWebSocket(asyncio.Protocol):
             elif kind is Ping:
                 if not self._close_sent:
                     self._transport.write(encode_pong(item.payload))  # type: ignore[union-attr]
-            else:
-                self._peer_closed(item)  # type: ignore[arg-type]
+            else:  # the close frame: answered once the messages before it are handled
+                self._closing = item  # type: ignore[assignment]
                 break
-        if queue:
-            self._pump()
+        self._pump()
 
     def eof_received(self) -> bool | None:
         return None  # the transport closes itself
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         self._finish("transport close")
         self._host.connection_lost(exc)  # uvicorn forgets the connection
 
@@ -224,37 +318,43 @@ class DirectWebSocket(asyncio.Protocol):
     # -- internals ------------------------------------------------------------------------
     def _pump(self) -> None:
         """Hand queued messages over, in order, while nobody is waiting on one."""
-        on_frame = self._on_frame
         queue = self._queue
-        if on_frame is None:  # receive() mode
+        if self._on_frame is None:  # receive() mode: receive() returns what came first
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             if len(queue) >= _QUEUE_PAUSE:
                 self._pause()
+            if self._closing is not None:
+                self._peer_closed(self._closing)
             return
-        context = self._context
         while queue and not self.blocked and self._reason is None:
-            coro = on_frame(queue.popleft())
-            try:
-                yielded = context.run(coro.send, None)
-            except StopIteration as stop:
-                if stop.value is not None:
-                    self._finish(stop.value)
-                continue
-            except Exception:
-                logger.exception("websocket message handler failed for %s", self.peer)
-                self._finish("transport error")
-                break
-            self.blocked = True
-            self._pause()
-            task = context.run(asyncio.ensure_future, continue_started(coro, yielded))
-            task.add_done_callback(self._unblocked)
-            return
+            self._dispatch(queue.pop(0))
         if self._reason is not None:
             queue.clear()
-        elif self._paused:
+        elif self._paused and not self.blocked:
             self._resume()
+        if self._closing is not None and not queue and not self.blocked:
+            self._peer_closed(self._closing)
+
+    def _dispatch(self, message: str | bytes) -> None:
+        """Run the engine's handler for one message, inline up to its first real wait."""
+        coro = self._on_frame(message)  # type: ignore[misc]
+        try:
+            yielded = self._context.run(coro.send, None)
+        except StopIteration as stop:
+            if stop.value is not None:
+                self._finish(stop.value)
+            return
+        except Exception:
+            logger.exception("websocket message handler failed for %s", self.name)
+            self._finish("transport error")
+            return
+        # it waits: reading pauses until it is done, so later messages keep their order
+        self.blocked = True
+        self._pause()
+        task = self._context.run(asyncio.ensure_future, continue_started(coro, yielded))
+        task.add_done_callback(self._unblocked)
 
     def _unblocked(self, task: asyncio.Future[str | None]) -> None:
         self.blocked = False
@@ -263,7 +363,7 @@ class DirectWebSocket(asyncio.Protocol):
             return
         exc = task.exception()
         if exc is not None:
-            logger.error("websocket message handler failed for %s", self.peer, exc_info=exc)
+            logger.error("websocket message handler failed for %s", self.name, exc_info=exc)
             self._finish("transport error")
             return
         reason = task.result()
@@ -292,6 +392,7 @@ class DirectWebSocket(asyncio.Protocol):
             waiter.set_result(None)
 
     def _peer_closed(self, frame: Close) -> None:
+        self._closing = None
         transport = self._transport
         if not self._close_sent:
             self._close_sent = True

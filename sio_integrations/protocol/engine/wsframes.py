@@ -143,6 +143,27 @@ class FrameReader:
         self._fragment_op = 0
         self._fragment_size = 0
 
+    def feed_text(self, data: bytes) -> str | None:
+        """The common case, quickly: ``data`` is exactly one whole text frame and nothing
+        is pending. Returns its text, or None (then call :meth:`feed` with ``data``)."""
+        if self._buffer or self._fragment_op or len(data) < 6 or data[0] != 0x81:
+            return None
+        length = data[1] - 0x80  # the mask bit must be set
+        if 0 <= length < 126:
+            start = 2
+        elif length == 126 and len(data) >= 8:
+            length = int.from_bytes(data[2:4], "big")
+            start = 4
+        else:
+            return None
+        if start + 4 + length != len(data) or length > self._max_size:
+            return None
+        payload = apply_mask(data[start + 4:], data[start:start + 4])
+        try:
+            return payload.decode()
+        except UnicodeDecodeError:
+            raise WebSocketError(CLOSE_INVALID_DATA, "invalid UTF-8 in a text message") from None
+
     def feed(self, data: bytes) -> list[str | bytes | Ping | Close]:
         """Parse ``data`` (and what was left over); return the complete items, in order."""
         buffer = self._buffer
@@ -178,7 +199,8 @@ class FrameReader:
                 if length > 125 or not first & 0x80:
                     raise WebSocketError(CLOSE_PROTOCOL_ERROR, "bad control frame")
             elif length + self._fragment_size > self._max_size:
-                raise WebSocketError(CLOSE_TOO_BIG, "message over the size limit")
+                raise WebSocketError(CLOSE_TOO_BIG,
+                                     "message over the size limit (max_http_buffer_size)")
             stop = start + 4 + length
             if stop > end:
                 break

@@ -191,7 +191,7 @@ class AsyncEngine(AsyncEngineTransports):
     # -- request dispatch ---------------------------------------------------------------
     async def _dispatch(self, environ: Environ) -> Any:
         origin = environ.get("HTTP_ORIGIN")
-        if not self._cors_disabled and not origin_allowed(
+        if origin is not None and not self._cors_disabled and not origin_allowed(
             origin,
             policy=self.options.cors_allowed_origins,
             host=environ.get("HTTP_HOST"),

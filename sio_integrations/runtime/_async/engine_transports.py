@@ -11,10 +11,11 @@ from ...protocol.engine.packets import (
     CLOSE_FRAME,
     NOOP_FRAME,
     PONG_PROBE_FRAME,
+    Packet,
     PacketType,
     decode_frame,
-    decode_payload,
     encode_payload,
+    split_payload,
 )
 from ...protocol.engine.requests import (
     ErrorCode,
@@ -27,6 +28,12 @@ from ...protocol.engine.session import PollMode, UpgradeState
 from ..backends import TIMED_OUT
 from ..drivers import AsyncWebSocket, Environ
 from .engine_core import INBOX_LIMIT, AsyncEngineCore, _Client
+
+#: environ key of a POST body the host had already received when the request arrived
+#: (set by the ASGI driver, runtime/asgi.py): reading it needs no timed wait
+READY_BODY = "sio_integrations.body"
+_PAYLOAD_TYPE = ("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)
+_POST_TYPE = ("Content-Type", eio_http.POST_CONTENT_TYPE)
 
 
 class AsyncEngineTransports(AsyncEngineCore):
@@ -61,9 +68,12 @@ class AsyncEngineTransports(AsyncEngineCore):
         return await self._payload(environ, frames or [NOOP_FRAME])
 
     async def _payload(self, environ: Environ, frames: list[str | bytes]) -> Any:
-        body = encode_payload(frames).encode()
-        headers = [("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)]
-        if self.options.http_compression:
+        if len(frames) == 1 and frames[0].__class__ is str:
+            body = frames[0].encode()
+        else:
+            body = encode_payload(frames).encode()
+        headers = [_PAYLOAD_TYPE]
+        if self.options.http_compression and len(body) >= self.options.compression_threshold:
             body, encoding = eio_http.compress(
                 body, environ.get("HTTP_ACCEPT_ENCODING"), self.options.compression_threshold
             )
@@ -81,10 +91,13 @@ class AsyncEngineTransports(AsyncEngineCore):
                 error = session.begin_post()
             if error is None:
                 try:
-                    # a sender that stalls mid-body is cut off (asyncio hosts; a WSGI
-                    # server's socket timeout does it for threads)
-                    body = await self.backend.within(
-                        self.driver.read_body(environ, limit), self._poll_timeout)
+                    reader = self.driver.read_body(environ, limit)
+                    if READY_BODY in environ:  # nothing to wait for
+                        body = await reader
+                    else:
+                        # a sender that stalls mid-body is cut off (asyncio hosts; a WSGI
+                        # server's socket timeout does it for threads)
+                        body = await self.backend.within(reader, self._poll_timeout)
                 finally:
                     session.end_post()
                 if body is TIMED_OUT:
@@ -96,30 +109,38 @@ class AsyncEngineTransports(AsyncEngineCore):
         if error is not None or body is None:
             return await self._refuse(environ, error or body_too_large(limit), client=client)
         try:
-            packets = decode_payload(
+            records = split_payload(
                 body.decode("utf-8"), max_packets=self.options.max_payload_packets
             )
+            packets: list[Packet] | None = None
+            for record in records:
+                if record[:1] != "4":  # not only text messages: decode (and check) them all
+                    packets = [decode_frame(record) for record in records]
+                    break
         except (UnicodeDecodeError, RemoteProtocolError) as exc:
             error = RequestError(
                 code=ErrorCode.BAD_REQUEST, reason=f"bad payload: {exc}", close_session=True
             )
             return await self._refuse(environ, error, client=client, close_reason="parse error")
         reason = None
-        messages: list[str | bytes] = []
-        for packet in packets:
-            kind = packet.type
-            if kind is PacketType.MESSAGE:
-                messages.append(packet.data)
-            elif kind is PacketType.PONG:
-                session.on_pong(self.backend.monotonic())
-            elif kind is PacketType.CLOSE:
-                reason = "client disconnect"
-                break
-            elif kind is PacketType.PING:
-                await self._deliver(client, ["3" + str(packet.data)])
-            elif kind is PacketType.OPEN:
-                reason = "parse error"
-                break
+        if packets is None:  # the usual payload: text messages only, no Packet objects
+            messages: list[str | bytes] = [record[1:] for record in records]
+        else:
+            messages = []
+            for packet in packets:
+                kind = packet.type
+                if kind is PacketType.MESSAGE:
+                    messages.append(packet.data)
+                elif kind is PacketType.PONG:
+                    session.on_pong(self.backend.monotonic())
+                elif kind is PacketType.CLOSE:
+                    reason = "client disconnect"
+                    break
+                elif kind is PacketType.PING:
+                    await self._deliver(client, ["3" + str(packet.data)])
+                elif kind is PacketType.OPEN:
+                    reason = "parse error"
+                    break
         if messages:
             await self._receive(client, messages)
         if reason is not None:
@@ -127,8 +148,7 @@ class AsyncEngineTransports(AsyncEngineCore):
             if reason == "parse error":
                 error = RequestError(code=ErrorCode.BAD_REQUEST, reason="OPEN packet from client")
                 return await self._refuse(environ, error)
-        return await self._respond(environ, 200, [("Content-Type", eio_http.POST_CONTENT_TYPE)],
-                                   b"ok")
+        return await self._respond(environ, 200, [_POST_TYPE], b"ok")
 
     # -- websocket ------------------------------------------------------------------------
     async def _websocket_session(self, client: _Client, ws: AsyncWebSocket, frame: str) -> None:
@@ -202,7 +222,9 @@ class AsyncEngineTransports(AsyncEngineCore):
         if writer is not None:
             # a socket we own (runtime/asgi_direct.py): it hands each message over from
             # the transport callback and takes sends synchronously
-            client.direct = writer(self._send_limit)
+            client.direct = writer(
+                self._send_limit, lambda: self.backend.run_soon(self._overflow, client),
+                client.sid)
             reason: str | None = await ws.run_reader(  # type: ignore[attr-defined]
                 self._frame_handler(client))
             await self._close_client(client, reason or "transport close")

@@ -321,7 +321,7 @@ class AsyncServer:
                 if not inbox:
                     client.draining = False
                     return
-                item = inbox.popleft()
+                item = inbox.pop(0)
 
     async def engine_disconnect(self, eio_sid: str, reason: str) -> None:
         client = self._clients.pop(eio_sid, None)

@@ -193,7 +193,7 @@ class Engine(EngineTransports):
     # -- request dispatch ---------------------------------------------------------------
     def _dispatch(self, environ: Environ) -> Any:
         origin = environ.get("HTTP_ORIGIN")
-        if not self._cors_disabled and not origin_allowed(
+        if origin is not None and not self._cors_disabled and not origin_allowed(
             origin,
             policy=self.options.cors_allowed_origins,
             host=environ.get("HTTP_HOST"),

@@ -13,10 +13,11 @@ from ...protocol.engine.packets import (
     CLOSE_FRAME,
     NOOP_FRAME,
     PONG_PROBE_FRAME,
+    Packet,
     PacketType,
     decode_frame,
-    decode_payload,
     encode_payload,
+    split_payload,
 )
 from ...protocol.engine.requests import (
     ErrorCode,
@@ -29,6 +30,12 @@ from ...protocol.engine.session import PollMode, UpgradeState
 from ..backends import TIMED_OUT
 from ..drivers import SyncWebSocket, Environ
 from .engine_core import INBOX_LIMIT, EngineCore, _Client
+
+#: environ key of a POST body the host had already received when the request arrived
+#: (set by the ASGI driver, runtime/asgi.py): reading it needs no timed wait
+READY_BODY = "sio_integrations.body"
+_PAYLOAD_TYPE = ("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)
+_POST_TYPE = ("Content-Type", eio_http.POST_CONTENT_TYPE)
 
 
 class EngineTransports(EngineCore):
@@ -63,9 +70,12 @@ class EngineTransports(EngineCore):
         return self._payload(environ, frames or [NOOP_FRAME])
 
     def _payload(self, environ: Environ, frames: list[str | bytes]) -> Any:
-        body = encode_payload(frames).encode()
-        headers = [("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)]
-        if self.options.http_compression:
+        if len(frames) == 1 and frames[0].__class__ is str:
+            body = frames[0].encode()
+        else:
+            body = encode_payload(frames).encode()
+        headers = [_PAYLOAD_TYPE]
+        if self.options.http_compression and len(body) >= self.options.compression_threshold:
             body, encoding = eio_http.compress(
                 body, environ.get("HTTP_ACCEPT_ENCODING"), self.options.compression_threshold
             )
@@ -83,10 +93,13 @@ class EngineTransports(EngineCore):
                 error = session.begin_post()
             if error is None:
                 try:
-                    # a sender that stalls mid-body is cut off (asyncio hosts; a WSGI
-                    # server's socket timeout does it for threads)
-                    body = self.backend.within(
-                        self.driver.read_body(environ, limit), self._poll_timeout)
+                    reader = self.driver.read_body(environ, limit)
+                    if READY_BODY in environ:  # nothing to wait for
+                        body = reader
+                    else:
+                        # a sender that stalls mid-body is cut off (asyncio hosts; a WSGI
+                        # server's socket timeout does it for threads)
+                        body = self.backend.within(reader, self._poll_timeout)
                 finally:
                     session.end_post()
                 if body is TIMED_OUT:
@@ -98,30 +111,38 @@ class EngineTransports(EngineCore):
         if error is not None or body is None:
             return self._refuse(environ, error or body_too_large(limit), client=client)
         try:
-            packets = decode_payload(
+            records = split_payload(
                 body.decode("utf-8"), max_packets=self.options.max_payload_packets
             )
+            packets: list[Packet] | None = None
+            for record in records:
+                if record[:1] != "4":  # not only text messages: decode (and check) them all
+                    packets = [decode_frame(record) for record in records]
+                    break
         except (UnicodeDecodeError, RemoteProtocolError) as exc:
             error = RequestError(
                 code=ErrorCode.BAD_REQUEST, reason=f"bad payload: {exc}", close_session=True
             )
             return self._refuse(environ, error, client=client, close_reason="parse error")
         reason = None
-        messages: list[str | bytes] = []
-        for packet in packets:
-            kind = packet.type
-            if kind is PacketType.MESSAGE:
-                messages.append(packet.data)
-            elif kind is PacketType.PONG:
-                session.on_pong(self.backend.monotonic())
-            elif kind is PacketType.CLOSE:
-                reason = "client disconnect"
-                break
-            elif kind is PacketType.PING:
-                self._deliver(client, ["3" + str(packet.data)])
-            elif kind is PacketType.OPEN:
-                reason = "parse error"
-                break
+        if packets is None:  # the usual payload: text messages only, no Packet objects
+            messages: list[str | bytes] = [record[1:] for record in records]
+        else:
+            messages = []
+            for packet in packets:
+                kind = packet.type
+                if kind is PacketType.MESSAGE:
+                    messages.append(packet.data)
+                elif kind is PacketType.PONG:
+                    session.on_pong(self.backend.monotonic())
+                elif kind is PacketType.CLOSE:
+                    reason = "client disconnect"
+                    break
+                elif kind is PacketType.PING:
+                    self._deliver(client, ["3" + str(packet.data)])
+                elif kind is PacketType.OPEN:
+                    reason = "parse error"
+                    break
         if messages:
             self._receive(client, messages)
         if reason is not None:
@@ -129,8 +150,7 @@ class EngineTransports(EngineCore):
             if reason == "parse error":
                 error = RequestError(code=ErrorCode.BAD_REQUEST, reason="OPEN packet from client")
                 return self._refuse(environ, error)
-        return self._respond(environ, 200, [("Content-Type", eio_http.POST_CONTENT_TYPE)],
-                                   b"ok")
+        return self._respond(environ, 200, [_POST_TYPE], b"ok")
 
     # -- websocket ------------------------------------------------------------------------
     def _websocket_session(self, client: _Client, ws: SyncWebSocket, frame: str) -> None:
@@ -204,7 +224,9 @@ class EngineTransports(EngineCore):
         if writer is not None:
             # a socket we own (runtime/asgi_direct.py): it hands each message over from
             # the transport callback and takes sends synchronously
-            client.direct = writer(self._send_limit)
+            client.direct = writer(
+                self._send_limit, lambda: self.backend.run_soon(self._overflow, client),
+                client.sid)
             reason: str | None = ws.run_reader(  # type: ignore[attr-defined]
                 self._frame_handler(client))
             self._close_client(client, reason or "transport close")

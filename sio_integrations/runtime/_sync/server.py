@@ -323,7 +323,7 @@ class Server:
                 if not inbox:
                     client.draining = False
                     return
-                item = inbox.popleft()
+                item = inbox.pop(0)
 
     def engine_disconnect(self, eio_sid: str, reason: str) -> None:
         client = self._clients.pop(eio_sid, None)
