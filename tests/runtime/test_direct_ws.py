@@ -263,14 +263,9 @@ def test_protocol_errors_close_with_their_code(served: Served, raw: RawWS, bysta
     bystander.check()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "asgi_direct.DirectWebSocket.data_received logs 'websocket protocol error from "
-    "<peer address>': the line does not name the Engine.IO session (the hardening "
-    "promise, tests/hardening/test_websocket_input.py::test_oversized_message[asgi] fails "
-    "the same way); the engine should hand the sid to the DirectWebSocket in "
-    "_read_websocket (e.g. direct_writer(..., name=client.sid)) for that line"))
 def test_protocol_error_warning_names_the_session(served: Served, raw: RawWS,
                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The hardening promise: one WARNING line naming the Engine.IO session."""
     caplog.set_level(logging.WARNING)
     count = len(served.disconnects)
     raw.send(client_frame(1, b"x", masked=False))
@@ -372,24 +367,20 @@ def test_server_disconnects(served: Served, raw: RawWS, bystander: Bystander) ->
         served.sio.eio._clients[raw.eio_sid]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "asgi_direct.DirectWebSocket.data_received: a close frame read in the same chunk as "
-    "messages calls _peer_closed -> _finish('transport close') before the queued messages "
-    "are handed over, and _pump then clears the queue: the messages are lost and the "
-    "reason is 'transport close' instead of 'client disconnect' (uvicorn's own path "
-    "delivers them)"))
-def test_messages_in_the_same_read_as_the_close_frame_are_handled(served: Served,
-                                                                   bystander: Bystander) -> None:
+@pytest.mark.parametrize("numbers", [[1, 4, 2], [0, 1, 3, 2]])  # 0 and 3 wait in the handler
+def test_messages_in_the_same_read_as_the_close_frame_are_handled(
+        served: Served, bystander: Bystander, numbers: list[int]) -> None:
+    """Messages that arrive in one read with the close frame are all handled, in order,
+    before the connection ends (uvicorn's own path does the same)."""
     sock = RawWS(served.port)
     try:
         count = len(served.disconnects)
-        sock.send(client_frame(1, b'42["seq",1]') + client_frame(1, b'42["seq",3]')
-                  + client_frame(1, b'42["seq",2]') + client_frame(1, b"41")
-                  + client_frame(8, struct.pack(">H", 1000)))
+        sock.send(b"".join(client_frame(1, f'42["seq",{n}]'.encode()) for n in numbers)
+                  + client_frame(1, b"41") + client_frame(8, struct.pack(">H", 1000)))
         assert sock.read_close() == 1000
         assert sock.eof()
         assert served.wait_disconnect(count) == (sock.sid, "client disconnect")
-        assert served.received.get(sock.sid) == [1, 3, 2]
+        assert served.received.get(sock.sid) == numbers
     finally:
         sock.close()
 
@@ -458,27 +449,15 @@ def test_slow_consumer_never_blocks_the_sender(caplog: pytest.LogCaptureFixture,
     _flood(600, 8192, pause, caplog)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine.send/_deliver -> asgi_direct.DirectWebSocket.write judge max_send_buffer_size "
-    "on the transport's write buffer at the moment of the write and disconnect at once: "
-    "a burst bigger than the limit plus the kernel's socket buffers is produced faster "
-    "than any client can read (and without a yield the loop cannot even flush), so a "
-    "client that reads fine is dropped as 'not reading' (uvicorn's own path makes the "
-    "sender wait for the drain instead)"))
 @pytest.mark.parametrize("pause", [False, True])
 def test_burst_larger_than_the_limit_keeps_a_reading_client(
         caplog: pytest.LogCaptureFixture, pause: bool) -> None:
-    """200 x 64 KiB (13 MB, the kernel's socket buffers cannot absorb it): B, which reads
-    as fast as it can, is dropped too."""
+    """200 x 64 KiB (13 MB, more than the kernel's socket buffers absorb, produced faster
+    than any client reads): B, which reads as fast as it can, must not be taken for a
+    slow consumer (judged on its progress, not on the instantaneous backlog)."""
     _flood(200, 65536, pause, caplog)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "asgi_direct.DirectWebSocket.close_now ends a connection with transport.close() "
-    "(call_later CLOSE_TIMEOUT, and uvicorn's run_asgi after the app returns), which "
-    "waits for the write buffer to flush: behind a peer that does not read it never "
-    "does, so the socket and its unsent megabyte stay, uvicorn keeps it in "
-    "server_state.connections and its graceful shutdown waits for it forever"))
 def test_slow_consumer_connection_is_released() -> None:
     """After the overflow the server must not keep the peer's TCP connection (and its
     megabyte of unsent frames) for as long as the peer chooses not to read: uvicorn
