@@ -14,10 +14,12 @@ import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Mapping
+from types import CoroutineType
 from typing import Any, Protocol
 
 from .asgi_direct import DirectWebSocket, take_over
 from .drivers import AsyncDriver, AsyncWebSocket, Environ, Headers, _ServerAdapter
+from .eager import continue_started
 from .static import resolve_static
 
 Scope = dict[str, Any]
@@ -62,10 +64,86 @@ class ASGIWebSocket:
             pass
 
 
-def scope_to_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
-    """A WSGI-style environ for an ASGI http or websocket scope (nothing is received)."""
+#: ``wsgi.url_scheme`` for an ASGI scheme (websocket schemes are reported as http/https)
+_URL_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+#: raw header name -> environ key, filled as names are seen (bounded: names are few)
+_HEADER_KEYS: dict[bytes, str] = {}
+_HEADER_KEYS_MAX = 512
+# keys that WSGI does not prefix with HTTP_ (and that keep the last value, not a join)
+_UNPREFIXED = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+#: environ key of a POST body the host had already received when the request arrived
+#: (read by the engine's long-polling POST instead of waiting on ``read_body``)
+BODY_KEY = "sio_integrations.body"
+# environ key of the first ``receive()`` of a POST, when it had to wait or was not the
+# whole body: ``read_body`` continues from it
+_FIRST_KEY = "sio_integrations.first_receive"
+
+
+def _header_key(raw_name: bytes) -> str:
+    key = _HEADER_KEYS.get(raw_name)
+    if key is None:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        key = name if name in _UNPREFIXED else "HTTP_" + name
+        if len(_HEADER_KEYS) < _HEADER_KEYS_MAX:
+            _HEADER_KEYS[raw_name] = key
+    return key
+
+
+#: the headers the engine itself reads for a request of an existing session
+_ENGINE_KEYS = frozenset({
+    "HTTP_ORIGIN", "HTTP_HOST", "HTTP_X_FORWARDED_HOST", "CONTENT_LENGTH",
+    "HTTP_ACCEPT_ENCODING", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
+})
+# marks an environ made by session_environ (ASGIDriver.full_environ completes it)
+_PARTIAL_KEY = "sio_integrations.partial_environ"
+
+
+def _names_a_session(query: bytes) -> bool:
+    """Whether the query has a ``sid`` parameter (a request of an existing session)."""
+    return query.startswith(b"sid=") or b"&sid=" in query
+
+
+def session_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
+    """The environ of a long-polling request of an existing session: only what the engine
+    reads (method, path, query, client address, the headers it checks, ``asgi.*``).
+
+    Handlers never see it: they get the handshake's full environ. The one per-request
+    hook, a callable ``cors_allowed_origins``, gets :meth:`ASGIDriver.full_environ`.
+    """
     query = scope.get("query_string") or b""
-    query_string = query.decode("latin-1") if isinstance(query, bytes) else str(query)
+    client = scope.get("client") or ("", 0)
+    environ: Environ = {
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "PATH_INFO": scope.get("path", "/"),
+        "QUERY_STRING": query.decode("latin-1") if query.__class__ is bytes else str(query),
+        "REMOTE_ADDR": str(client[0]) if client[0] is not None else "",
+        "asgi.scope": scope,
+        "asgi.receive": receive,
+        "asgi.send": send,
+        _PARTIAL_KEY: True,
+    }
+    keys = _HEADER_KEYS
+    wanted = _ENGINE_KEYS
+    for raw_name, raw_value in scope.get("headers", ()):
+        key = keys.get(raw_name) or _header_key(raw_name)
+        if key in wanted:
+            value = raw_value.decode("latin-1")
+            if key in environ and key != "CONTENT_LENGTH":
+                environ[key] = environ[key] + "," + value
+            else:
+                environ[key] = value
+    return environ
+
+
+def scope_to_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
+    """A WSGI-style environ for an ASGI http or websocket scope (nothing is received).
+
+    Every request header is there (``HTTP_*``, ``CONTENT_TYPE``, ``CONTENT_LENGTH``;
+    repeated headers joined with ``,``), next to the usual CGI keys and ``asgi.scope``,
+    ``asgi.receive``, ``asgi.send``. Header names are converted once per distinct name.
+    """
+    query = scope.get("query_string") or b""
+    query_string = query.decode("latin-1") if query.__class__ is bytes else str(query)
     client = scope.get("client") or ("", 0)
     server = scope.get("server") or ("", 0)
     scheme = scope.get("scheme") or "http"
@@ -78,13 +156,13 @@ def scope_to_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
         "wsgi.multithread": False,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
-        "wsgi.url_scheme": {"ws": "http", "wss": "https"}.get(scheme, scheme),
+        "wsgi.url_scheme": _URL_SCHEMES.get(scheme, scheme),
         "SERVER_SOFTWARE": "asgi",
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": scope.get("root_path", ""),
         "PATH_INFO": path,
         "QUERY_STRING": query_string,
-        "RAW_URI": path + ("?" + query_string if query_string else ""),
+        "RAW_URI": path + "?" + query_string if query_string else path,
         "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
         "REMOTE_ADDR": str(client[0]) if client[0] is not None else "",
         "REMOTE_PORT": str(client[1]) if len(client) > 1 else "0",
@@ -94,14 +172,14 @@ def scope_to_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
         "asgi.receive": receive,
         "asgi.send": send,
     }
+    keys = _HEADER_KEYS
     for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        key = keys.get(raw_name) or _header_key(raw_name)
         value = raw_value.decode("latin-1")
-        if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
-            environ[name] = value
-            continue
-        key = "HTTP_" + name
-        environ[key] = environ[key] + "," + value if key in environ else value
+        if key in environ and key not in _UNPREFIXED:
+            environ[key] = environ[key] + "," + value
+        else:
+            environ[key] = value
     return environ
 
 
@@ -121,7 +199,49 @@ class ASGIDriver(AsyncDriver):
 
     async def translate(self, *args: Any, **kwargs: Any) -> Environ:
         scope, receive, send = args
+        if scope["type"] == "http" and _names_a_session(scope.get("query_string") or b""):
+            environ = session_environ(scope, receive, send)
+            if scope.get("method") == "POST":
+                self._take_body(environ, receive)
+            return environ
         return scope_to_environ(scope, receive, send)
+
+    def full_environ(self, environ: Environ) -> Environ:
+        """The complete environ (every header) of a request translated with only the
+        engine's keys (see :func:`session_environ`); other environs are returned as is."""
+        if _PARTIAL_KEY not in environ:
+            return environ
+        full = scope_to_environ(environ["asgi.scope"], environ["asgi.receive"],
+                                environ["asgi.send"])
+        for key in (BODY_KEY, _FIRST_KEY):
+            if key in environ:
+                full[key] = environ[key]
+        return full
+
+    def _take_body(self, environ: Environ, receive: Receive) -> None:
+        """Start receiving a POST body at once: when the host already has all of it (the
+        usual case: it came with the headers), it goes to ``environ[BODY_KEY]`` and the
+        engine needs no timed wait (a task and a timer) to read it."""
+        started = receive()
+        if started.__class__ is not CoroutineType:  # another awaitable: read_body awaits it
+            environ[_FIRST_KEY] = started
+            return
+        coro: Any = started
+        try:
+            yielded = coro.send(None)
+        except StopIteration as done:
+            message = done.value
+            if (message.__class__ is dict and message.get("type") == "http.request"
+                    and not message.get("more_body")):
+                body = message.get("body") or b""
+                if len(body) <= self._adapter.max_http_buffer_size:
+                    environ[BODY_KEY] = body
+                    return
+            environ[_FIRST_KEY] = message
+            return
+        # not there yet: read_body finishes this receive() (a plain value in the environ,
+        # so nothing warns when the request is refused before its body is read)
+        environ[_FIRST_KEY] = (coro, yielded)
 
     def is_websocket(self, environ: Environ) -> bool:
         return bool(environ["asgi.scope"]["type"] == "websocket")
@@ -139,22 +259,31 @@ class ASGIDriver(AsyncDriver):
             else:  # close before accepting: the server answers HTTP 403
                 await send({"type": "websocket.close", "code": 1008})
             return None
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": _raw_headers(headers),
-            }
-        )
+        raw = _raw_headers(headers)
+        if status != 204 and status != 304:
+            # a length instead of chunked framing (what the JavaScript server sends)
+            raw.append((b"content-length", b"%d" % len(body)))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
         return None
 
     async def read_body(self, environ: Environ, limit: int) -> bytes | None:
+        body: bytes | None = environ.pop(BODY_KEY, None)
+        if body is not None:
+            return body if len(body) <= limit else None
         receive: Receive = environ["asgi.receive"]
+        first: Any = environ.pop(_FIRST_KEY, None)
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
+            if first is None:
+                message = await receive()
+            elif first.__class__ is dict:  # translate received it already
+                message, first = first, None
+            elif first.__class__ is tuple:  # a receive() translate started
+                message, first = await continue_started(*first), None
+            else:
+                message, first = await first, None
             if message["type"] != "http.request":
                 return None  # http.disconnect: nothing to answer
             chunk = message.get("body") or b""
@@ -339,8 +468,24 @@ def _call_previous(previous: Any, sig: int, frame: Any) -> None:
         signal.raise_signal(sig)
 
 
+#: encoded response headers by (name, value): the engine's are a handful of constants
+#: (content types, CORS for the few origins a deployment serves); bounded
+_RAW_HEADERS: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+_RAW_HEADERS_MAX = 1024
+
+
 def _raw_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    raw = []
+    cache = _RAW_HEADERS
+    for header in headers:
+        encoded = cache.get(header)
+        if encoded is None:
+            name, value = header
+            encoded = (name.lower().encode("latin-1"), value.encode("latin-1"))
+            if len(cache) < _RAW_HEADERS_MAX:
+                cache[header] = encoded
+        raw.append(encoded)
+    return raw
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:

@@ -98,11 +98,19 @@ def encode_payload(frames: Iterable[str | bytes]) -> str:
     return SEPARATOR.join(base64_frame(f) if isinstance(f, bytes) else f for f in frames)
 
 
-def decode_payload(body: str, *, max_packets: int = 1000) -> list[Packet]:
-    """Split a long-polling payload into packets; raises :class:`RemoteProtocolError`."""
+def split_payload(body: str, *, max_packets: int = 1000) -> list[str]:
+    """The records of a long-polling payload, each still to be decoded with
+    :func:`decode_frame` (a record starting with ``4`` is a text message and needs no more
+    than dropping that digit); raises :class:`RemoteProtocolError` for an empty payload or
+    one of more than ``max_packets`` records."""
     if not body:
         raise RemoteProtocolError("empty payload")
     records = body.split(SEPARATOR, max_packets)
     if len(records) > max_packets:
         raise RemoteProtocolError(f"more than {max_packets} packets in one payload")
-    return [decode_frame(record) for record in records]
+    return records
+
+
+def decode_payload(body: str, *, max_packets: int = 1000) -> list[Packet]:
+    """Split a long-polling payload into packets; raises :class:`RemoteProtocolError`."""
+    return [decode_frame(record) for record in split_payload(body, max_packets=max_packets)]

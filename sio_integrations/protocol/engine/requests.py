@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import json
 from collections.abc import Mapping, Sequence
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 #: the only protocol revision this server speaks
 PROTOCOL = "4"
@@ -76,10 +76,22 @@ class EngineRequest:
 
 
 def parse_query(query_string: str) -> dict[str, str]:
-    """Query parameters; the first value of a repeated name wins."""
+    """Query parameters; the first value of a repeated name wins.
+
+    The same result as ``urllib.parse.parse_qsl(query_string, keep_blank_values=True)``
+    (``+`` is a space, ``%XX`` escapes are decoded as UTF-8), without its generality: it
+    runs for every long-polling request, whose query is a few plain ``name=value`` pairs.
+    """
     query: dict[str, str] = {}
-    for name, value in parse_qsl(query_string, keep_blank_values=True):
-        query.setdefault(name, value)
+    for field in query_string.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name = unquote(name.replace("+", " "))
+            value = unquote(value.replace("+", " "))
+        if name not in query:
+            query[name] = value
     return query
 
 

@@ -193,6 +193,11 @@ class Engine(EngineTransports):
     # -- request dispatch ---------------------------------------------------------------
     def _dispatch(self, environ: Environ) -> Any:
         origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and not self._cors_disabled:
+            policy = self.options.cors_allowed_origins
+            complete = getattr(self.driver, "full_environ", None)
+            if callable(policy) and complete is not None:
+                environ = complete(environ)  # the policy may read any header
         if origin is not None and not self._cors_disabled and not origin_allowed(
             origin,
             policy=self.options.cors_allowed_origins,

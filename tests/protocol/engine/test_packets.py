@@ -12,6 +12,7 @@ from sio_integrations.protocol.engine.packets import (
     encode_frame,
     encode_payload,
     message_frame,
+    split_payload,
 )
 
 
@@ -83,3 +84,12 @@ def test_payload_packet_limit() -> None:
     assert len(decode_payload("\x1e".join(["4x"] * 3), max_packets=3)) == 3
     with pytest.raises(RemoteProtocolError, match="more than 3"):
         decode_payload("\x1e".join(["4x"] * 4), max_packets=3)
+
+
+def test_split_payload_keeps_records_and_checks_limits() -> None:
+    assert split_payload("4a\x1e3\x1e4") == ["4a", "3", "4"]
+    assert split_payload("\x1e".join(["4x"] * 3), max_packets=3) == ["4x"] * 3
+    with pytest.raises(RemoteProtocolError, match="more than 3"):
+        split_payload("\x1e".join(["4x"] * 4), max_packets=3)
+    with pytest.raises(RemoteProtocolError, match="empty payload"):
+        split_payload("")

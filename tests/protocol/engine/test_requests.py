@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sio_integrations.protocol.engine.requests import (
     EngineRequest,
@@ -94,6 +97,27 @@ def test_error_body_is_the_js_servers() -> None:
 
 def test_parse_query_first_value_wins() -> None:
     assert parse_query("a=1&a=2&b=&c=x%20y") == {"a": "1", "b": "", "c": "x y"}
+
+
+def _parse_qsl_first(query: str) -> dict[str, str]:
+    expected: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        expected.setdefault(name, value)
+    return expected
+
+
+@pytest.mark.parametrize("query", [
+    "", "&", "&&a=1&", "a", "a&b=2", "=x", "a==b", "a=1;b=2", "a+b=c+d", "%41=%42",
+    "sid=%E2%82%AC&t=x", "bad=%zz%", "x=%C3", "EIO=4&transport=polling&sid=abc&t=OxKz1aB",
+])
+def test_parse_query_matches_parse_qsl(query: str) -> None:
+    assert parse_query(query) == _parse_qsl_first(query)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab=&%+;2F0xé ", max_size=24))
+def test_parse_query_matches_parse_qsl_on_any_input(query: str) -> None:
+    assert parse_query(query) == _parse_qsl_first(query)
 
 
 def test_content_length() -> None:
