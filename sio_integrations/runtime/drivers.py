@@ -189,12 +189,23 @@ class AsyncDriver:
         data = await stream.read(limit + 1)
         return None if len(data) > limit else bytes(data)
 
+    #: own aiohttp's websocket connections (runtime/aiohttp_direct.py); False keeps
+    #: aiohttp's WebSocketResponse for every request
+    direct_websockets = True
+
     async def websocket(
         self, environ: Environ, handler: Callable[[AsyncWebSocket], Awaitable[None]]
     ) -> Any:
         wrapper_class = self._async.get("websocket")
         if wrapper_class is None:
             return None
+        if self.mode == "aiohttp" and self.direct_websockets:
+            # aiohttp's connection read and written by us (runtime/aiohttp_direct.py)
+            from .aiohttp_direct import NOT_DIRECT, websocket
+
+            served = await websocket(environ, handler, self._adapter.max_http_buffer_size)
+            if served is not NOT_DIRECT:
+                return served
 
         if self.mode == "sanic":
             async def run(ws: Any) -> None:

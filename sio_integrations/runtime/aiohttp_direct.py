@@ -1,0 +1,186 @@
+"""The direct websocket path on aiohttp: after aiohttp's handshake, we own the connection.
+
+aiohttp reads a websocket through its frame parser, a message queue and an awaited
+``receive()`` per message, and writes through its frame writer with a ``drain()``. The
+engine does not need any of it: once aiohttp's ``WebSocketResponse`` has answered the
+handshake without a compression extension, :func:`websocket` points the connection's
+transport at the same :class:`~.asgi_direct.DirectWebSocket` the uvicorn path uses (frames
+parsed in ``data_received`` and handed to the engine at once, sends written straight to the
+transport, the slow-consumer policy by progress).
+
+aiohttp's own bookkeeping keeps working: its ``RequestHandler`` still gets
+``connection_lost`` (the server forgets the connection), the request handler returns only
+once the connection is gone (so aiohttp neither lingers nor writes a second close frame),
+and its graceful shutdown (``AppRunner.cleanup()``, which first calls ``close()`` on every
+connection) closes our websockets with 1001 at once instead of waiting for
+``shutdown_timeout``. A cancelled request handler (``handler_cancellation=True``) closes the
+websocket too, and the engine still ends the session. A client offering
+permessage-deflate keeps the plain aiohttp path (engineio's wrapper, ``NOT_DIRECT``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .asgi_direct import CLOSE_TIMEOUT, DirectWebSocket
+
+#: returned by :func:`websocket` when the request is left to engineio's aiohttp wrapper
+NOT_DIRECT: Any = object()
+#: close code sent to the clients when aiohttp shuts down (going away)
+SHUTDOWN_CODE = 1001
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class _Host:
+    """What :class:`DirectWebSocket` calls on "its host": aiohttp's ``RequestHandler``
+    (which keeps ``__slots__``, so the flags live here)."""
+
+    __slots__ = ("handler", "close_sent", "client", "gone")
+
+    def __init__(self, handler: Any, client: Any) -> None:  # noqa: D107
+        self.handler = handler
+        self.close_sent = False
+        self.client = client
+        self.gone: asyncio.Future[None] | None = None  # created when someone waits
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.handler.connection_lost(exc)  # aiohttp forgets the connection
+        gone = self.gone
+        if gone is not None and not gone.done():
+            gone.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.handler.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.handler.resume_writing()
+
+
+class ResponseWebSocket:
+    """aiohttp's own ``WebSocketResponse`` behind the engine's websocket interface (used
+    when a prepared response cannot be taken over)."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: Any) -> None:  # noqa: D107
+        self._ws = ws
+
+    async def send(self, data: str | bytes) -> None:
+        if data.__class__ is str:
+            await self._ws.send_str(data)
+        else:
+            await self._ws.send_bytes(data)
+
+    async def receive(self) -> str | bytes | None:
+        try:
+            message = await self._ws.receive()
+        except Exception:
+            return None
+        data = message.data
+        return data if isinstance(data, (str, bytes)) else None
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._ws.close()
+
+
+def _offers_extension(environ: dict[str, Any]) -> bool:
+    return bool(environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS", "").strip())
+
+
+async def websocket(environ: dict[str, Any], handler: Handler, max_size: int) -> Any:
+    """Answer the websocket handshake of ``environ``'s aiohttp request and run ``handler``
+    on it, on a connection we own when we can. Returns the response for aiohttp, or
+    ``NOT_DIRECT`` (nothing done yet) when the request should go to engineio's wrapper."""
+    from aiohttp import web
+
+    request = environ.get("aiohttp.request")
+    if request is None or _offers_extension(environ):
+        return NOT_DIRECT
+    protocol = request.protocol
+    if getattr(protocol, "_message_tail", None) != b"" or getattr(
+            protocol, "_waiter", False) is not None:
+        return NOT_DIRECT  # data behind the upgrade request, or another aiohttp version
+    response = web.WebSocketResponse(max_msg_size=max_size, compress=False)
+    # whether the loop ran while aiohttp prepared the response: only then can bytes have
+    # reached aiohttp's own parser (data_received is a loop callback)
+    loop = asyncio.get_running_loop()
+    ran: list[bool] = []
+    probe = loop.call_soon(ran.append, True)
+    await response.prepare(request)
+    probe.cancel()
+    transport = request.transport
+    if ran or transport is None or transport.is_closing() or response.closed:
+        await _run_plain(response, handler)
+        return response
+    ws = _take_over(response, protocol, transport, request.remote, max_size)
+    await _run_direct(ws, protocol, handler)
+    return response
+
+
+def _take_over(response: Any, protocol: Any, transport: Any, peer: Any, max_size: int
+               ) -> DirectWebSocket:
+    """Point the transport at a DirectWebSocket; aiohttp's response thinks it is closed
+    (its write_eof() after the handler then sends nothing and waits for nothing)."""
+    host = _Host(protocol, peer)
+    ws = DirectWebSocket(host, transport, max_size)
+    transport.set_protocol(ws)
+    # aiohttp's parser and queue are no longer fed: free them (memory per connection)
+    protocol._payload_parser = None
+    protocol._data_received_cb = None
+    response._set_closed()
+    response._parser = None
+    return ws
+
+
+async def _run_direct(ws: DirectWebSocket, protocol: Any, handler: Handler) -> None:
+    """Run the engine's ``handler`` on ``ws`` and return once the connection is gone."""
+    # aiohttp's graceful shutdown calls close() on every connection, which cancels the
+    # protocol's idle "next request" waiter: while the websocket runs, that waiter is ours
+    stop = asyncio.get_running_loop().create_future()
+
+    def shutting_down(_: Any) -> None:
+        ws.close_now(SHUTDOWN_CODE)
+
+    stop.add_done_callback(shutting_down)
+    protocol._waiter = stop
+    # the engine runs in a task of its own: a cancelled request handler (aiohttp's
+    # handler_cancellation, or the end of its shutdown timeout) closes the websocket and
+    # lets the engine end its session instead of being cut off mid-way
+    task = asyncio.ensure_future(handler(ws))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        ws.close_now(SHUTDOWN_CODE)
+        if not task.done():
+            with contextlib.suppress(Exception):
+                await task
+        raise
+    finally:
+        if protocol._waiter is stop:
+            protocol._waiter = None
+        stop.remove_done_callback(shutting_down)
+    ws.close_now()
+    await _gone(ws)
+
+
+async def _gone(ws: DirectWebSocket) -> None:
+    """Wait until the transport is closed (close_now aborts it after CLOSE_TIMEOUT)."""
+    host: _Host = ws._host
+    if ws._lost:
+        return
+    gone = host.gone = asyncio.get_running_loop().create_future()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(gone, CLOSE_TIMEOUT * 2)
+
+
+async def _run_plain(response: Any, handler: Handler) -> None:
+    ws = ResponseWebSocket(response)
+    try:
+        await handler(ws)
+    finally:
+        await ws.close()
