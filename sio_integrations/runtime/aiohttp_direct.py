@@ -144,7 +144,7 @@ async def _run_direct(ws: DirectWebSocket, protocol: Any, handler: Handler) -> N
     stop = asyncio.get_running_loop().create_future()
 
     def shutting_down(_: Any) -> None:
-        ws.close_now(SHUTDOWN_CODE)
+        _shut_down(ws)
 
     stop.add_done_callback(shutting_down)
     protocol._waiter = stop
@@ -155,7 +155,7 @@ async def _run_direct(ws: DirectWebSocket, protocol: Any, handler: Handler) -> N
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
-        ws.close_now(SHUTDOWN_CODE)
+        _shut_down(ws)
         if not task.done():
             with contextlib.suppress(Exception):
                 await task
@@ -166,6 +166,12 @@ async def _run_direct(ws: DirectWebSocket, protocol: Any, handler: Handler) -> N
         stop.remove_done_callback(shutting_down)
     ws.close_now()
     await _gone(ws)
+
+
+def _shut_down(ws: DirectWebSocket) -> None:
+    """The host is going away: the session ends with the engine's shutdown reason."""
+    ws._finish("server shutting down")  # the first reason given is the one kept
+    ws.close_now(SHUTDOWN_CODE)
 
 
 async def _gone(ws: DirectWebSocket) -> None:
