@@ -12,21 +12,27 @@ import asyncio
 import contextlib
 import json
 import logging
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import socketio as reference  # python-socketio: the test peer
 import websockets.sync.client
 
 import sio_integrations as socketio
 from sio_integrations.runtime.logs import warning_limiter
 
+from .client_node import need
 from .direct_ws_support import OPTIONS, NodeClient, RawWS, Served, client_frame, install
 from .live import free_port, wait_until
 
@@ -43,25 +49,28 @@ class AiohttpServed(Served):
 
 
 @contextlib.contextmanager
-def serve(options: dict[str, Any] | None = None, **runner_kwargs: Any
-          ) -> Iterator[AiohttpServed]:
+def serve(options: dict[str, Any] | None = None, *, tls: ssl.SSLContext | None = None,
+          on_prepare: Any = None, **runner_kwargs: Any) -> Iterator[AiohttpServed]:
     """Our AsyncServer attached to an aiohttp app, in a thread with its own loop."""
     from aiohttp import web
 
     sio = socketio.AsyncServer(async_mode="aiohttp", **{**OPTIONS, **(options or {})})
     app = web.Application()
+    if on_prepare is not None:
+        app.on_response_prepare.append(on_prepare)
     sio.attach(app)
     loop = asyncio.new_event_loop()
     port = free_port()
     runner = web.AppRunner(app, access_log=None, **runner_kwargs)
-    served = AiohttpServed(sio=sio, server=None, loop=loop, port=port, runner=runner)
+    served = AiohttpServed(sio=sio, server=None, loop=loop, port=port, runner=runner,
+                           scheme="https" if tls is not None else "http")
     install(sio, served)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
 
     async def start() -> None:
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
 
     try:
         served.run(start())
@@ -101,7 +110,13 @@ def served() -> Iterator[AiohttpServed]:
 
 
 def py_client(served: Served, transports: list[str]) -> Any:
-    client = reference.Client(reconnection=False)
+    kwargs: dict[str, Any] = {}
+    if served.scheme == "https":  # a self-signed certificate; ignore REQUESTS_CA_BUNDLE
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = False
+        kwargs.update(http_session=session, ssl_verify=False)
+    client = reference.Client(reconnection=False, **kwargs)
     news: list[Any] = []
     client.on("news", news.append)
     client.news = news  # type: ignore[attr-defined]
@@ -257,6 +272,62 @@ def test_data_sent_with_the_upgrade_request_keeps_aiohttps_path(served: AiohttpS
         assert not served.is_direct(sid)
     finally:
         sock.close()
+
+
+def test_a_response_prepare_hook_that_waits_keeps_aiohttps_path() -> None:
+    """An ``on_response_prepare`` hook that really waits lets the loop run during the
+    handshake (bytes may reach aiohttp's parser): no takeover, and everything works."""
+    async def hook(request: Any, response: Any) -> None:
+        await asyncio.sleep(0.01)
+
+    with serve(on_prepare=hook) as running:
+        a = py_client(running, ["websocket"])
+        try:
+            assert not running.is_direct(a.get_sid())
+            assert_echo(a, "after a slow hook")
+        finally:
+            a.disconnect()
+        running.wait_disconnect(0)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    need(openssl is not None, "openssl is not installed")
+    assert openssl is not None
+    folder = tmp_path_factory.mktemp("aiohttp-direct-tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+@pytest.mark.parametrize("transport", ["websocket", "upgrade"])
+def test_tls_is_taken_over(tls_files: tuple[Path, Path], transport: str) -> None:
+    cert, key = tls_files
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(str(cert), str(key))
+    with serve(tls=server_context) as running:
+        a = py_client(running, TRANSPORTS[transport])
+        try:
+            wait_until(lambda: running.is_direct(a.get_sid()), 10, "the takeover")
+            for value in ("wss ✓", {"big": "t" * 200_000}, b"\x00" * 1000):
+                assert_echo(a, value)
+        finally:
+            a.disconnect()
+        sock = RawWS(running.port, tls=ssl.create_default_context(cafile=str(cert)))
+        try:
+            assert running.is_direct(sock.sid)
+            sock.send(client_frame(9, b"tls ping"))
+            assert sock.read_frame() == (0xA, b"tls ping")
+            sock.text('425["echo","over wss"]')
+            assert sock.read_text() == '435["over wss"]'
+            sock.send(client_frame(1, b"x", masked=False))
+            assert sock.read_close() == 1002
+        finally:
+            sock.close()
 
 
 # -- raw protocol behaviour on the direct path -----------------------------------------------
