@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import json
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 from urllib.parse import unquote
 
 #: the only protocol revision this server speaks
@@ -68,8 +69,10 @@ class RequestKind(enum.Enum):
     UPGRADE = "upgrade"  # websocket for an existing (polling) session
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
-class EngineRequest:
+class EngineRequest(NamedTuple):
+    """What a valid request is (immutable; a named tuple because one is built for every
+    long-polling request and a frozen dataclass costs three times as much to create)."""
+
     kind: RequestKind
     transport: str
     sid: str | None = None
@@ -112,7 +115,9 @@ def classify_request(
     if method == "OPTIONS" and not websocket:
         return EngineRequest(kind=RequestKind.PREFLIGHT, transport=transport or "")
     # compare against our own tuple of names: "constructor"/"__proto__" never match
-    if transport is None or transport not in tuple(transports):
+    if transport is None or transport not in (
+        transports if transports.__class__ is tuple else tuple(transports)
+    ):
         return RequestError(
             code=ErrorCode.UNKNOWN_TRANSPORT, reason=f"unknown transport {transport!r}"
         )

@@ -195,18 +195,20 @@ class Engine(EngineTransports):
         origin = environ.get("HTTP_ORIGIN")
         if origin is not None and not self._cors_disabled:
             policy = self.options.cors_allowed_origins
-            complete = getattr(self.driver, "full_environ", None)
-            if callable(policy) and complete is not None:
-                environ = complete(environ)  # the policy may read any header
-        if origin is not None and not self._cors_disabled and not origin_allowed(
-            origin,
-            policy=self.options.cors_allowed_origins,
-            host=environ.get("HTTP_HOST"),
-            forwarded_host=environ.get("HTTP_X_FORWARDED_HOST"),
-            environ=environ,
-        ):
-            error = RequestError(code=ErrorCode.FORBIDDEN, reason=f"origin {origin} not allowed")
-            return self._refuse(environ, error, cors=False)
+            if callable(policy):
+                complete = getattr(self.driver, "full_environ", None)
+                if complete is not None:  # the policy may read any header
+                    environ = complete(environ)
+            if not origin_allowed(
+                origin,
+                policy=policy,
+                host=environ.get("HTTP_HOST"),
+                forwarded_host=environ.get("HTTP_X_FORWARDED_HOST"),
+                environ=environ,
+            ):
+                error = RequestError(code=ErrorCode.FORBIDDEN,
+                                     reason=f"origin {origin} not allowed")
+                return self._refuse(environ, error, cors=False)
         request = classify_request(
             method=environ.get("REQUEST_METHOD", "GET"),
             query=parse_query(environ.get("QUERY_STRING", "")),
@@ -215,6 +217,16 @@ class Engine(EngineTransports):
         )
         if isinstance(request, RequestError):
             return self._refuse(environ, request)
+        kind = request.kind
+        sid = request.sid
+        if sid is not None and (kind is RequestKind.POLL or kind is RequestKind.POST):
+            # a long-polling request of a session: the hot path, checked first
+            client = self._clients.get(sid)
+            if client is not None and not client.closed and not client.session.timed_out(
+                    self.backend.monotonic()):
+                if kind is RequestKind.POLL:
+                    return self._poll(environ, client)
+                return self._post(environ, client)
         if request.kind is RequestKind.PREFLIGHT:
             return self._respond(environ, 204, [], b"", preflight=True)
         if request.kind is RequestKind.HANDSHAKE:
