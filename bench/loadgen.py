@@ -68,6 +68,7 @@ async def connect_many(
     n: int,
     timeout: float,
     opener: Callable[..., Awaitable[Any]] = connect,
+    max_failures: int = 0,
 ) -> list[Any]:
     sem = asyncio.Semaphore(CONNECT_BATCH)
 
@@ -78,7 +79,7 @@ async def connect_many(
     results = await asyncio.gather(*(one() for _ in range(n)), return_exceptions=True)
     clients = [r for r in results if not isinstance(r, BaseException)]
     errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
+    if len(errors) > max_failures:
         close_all(clients)
         raise ConnectionError(f"{len(errors)}/{n} connections failed, first: {errors[0]!r}")
     return clients
@@ -149,8 +150,12 @@ async def phase_idle(
     await wait_server_idle(pid)
     before = rss_kib(pid)
     t0 = time.monotonic()
-    clients: list[SioClient] = await connect_many(port, n, timeout)
+    # a slow handshake is no error for a memory figure: a longer bound per connection, and
+    # up to 1% may fail (a server busy with thousands of heartbeats); the rest are counted
+    clients: list[SioClient] = await connect_many(port, n, 3 * timeout, max_failures=n // 100)
     connect_s = time.monotonic() - t0
+    failed = n - len(clients)
+    n = len(clients)
     try:
         if ping_interval > 0:
             # heartbeats included: every connection has been pinged (and answered) once
@@ -170,6 +175,7 @@ async def phase_idle(
         "rss_after_kib": after,
         "kib_per_conn": (after - before) / n,
         "connects_per_s": n / connect_s,
+        "failed_connects": failed,
         "ping_interval_s": ping_interval,
     }
 
