@@ -7,12 +7,15 @@ handshake (HTTP 101, no extension negotiated), reads the socket and hands each m
 the engine at once (:meth:`SyncDirectWebSocket.run_reader`), and any thread writes frames
 straight to the socket under a per-connection lock.
 
-Slow consumers: a write never blocks. It is a non-blocking ``send``; what the kernel does
-not take waits in a per-connection backlog that one shared flusher thread writes out when
-the socket is writable. A write that leaves more than ``max_send_buffer_size`` bytes in
-the backlog returns False, and the engine disconnects that client (the same policy as
-:mod:`.asgi_direct`). The flusher also ends connections whose close handshake does not
-finish within :data:`CLOSE_TIMEOUT`.
+Slow consumers: a write is a non-blocking ``send``; what the kernel does not take waits in
+a per-connection backlog that one shared flusher thread writes out when the socket is
+writable, so writers do not wait for the peer. Only a write that takes the backlog past
+``max_send_buffer_size`` waits, up to :data:`SEND_TIMEOUT`, for the peer to read it back
+under the limit: a client that reads keeps up with a burst (the writer is slowed to its
+pace), one that stopped reading makes the write return False and the engine disconnects
+it (the policy of :mod:`.asgi_direct`, without dropping readers during a burst). The
+flusher also shuts down connections whose close handshake takes longer than
+:data:`CLOSE_TIMEOUT`.
 
 Taken only for plain sockets from werkzeug (``werkzeug.socket``) and gunicorn's threaded
 workers (``gunicorn.socket``) on a platform with ``MSG_DONTWAIT``; TLS sockets and other
@@ -48,12 +51,14 @@ from ..protocol.engine.wsframes import (
     encode_text,
 )
 
-__all__ = ["CLOSE_TIMEOUT", "NOT_DIRECT", "SyncDirectWebSocket", "serve"]
+__all__ = ["CLOSE_TIMEOUT", "NOT_DIRECT", "SEND_TIMEOUT", "SyncDirectWebSocket", "serve"]
 
 logger = logging.getLogger("sio_integrations.engine")
 
 #: seconds a closing connection waits for the peer's close frame before the socket is shut
 CLOSE_TIMEOUT = 2.0
+#: seconds a writer waits for a peer over ``max_send_buffer_size`` before it is dropped
+SEND_TIMEOUT = 5.0
 #: returned by :func:`serve` when the request cannot take the direct path
 NOT_DIRECT: Any = object()
 
@@ -143,7 +148,8 @@ class SyncDirectWebSocket:
         self._queue: deque[str | bytes] = deque()  # messages read by receive() mode
         self._backlog: deque[bytes | memoryview] = deque()  # bytes the kernel did not take
         self._backlog_size = 0
-        self._drained: threading.Event | None = None  # finish() waits for the backlog
+        # writers over the limit and finish() wait here for the flusher
+        self._room = threading.Condition(self._lock)
         self._limit = 1 << 62
         self._close_sent = False  # no frame may follow our close frame
         self._peer_closed = False  # the peer's close frame arrived
@@ -157,8 +163,8 @@ class SyncDirectWebSocket:
         self.peer = peer
 
     # -- what the engine uses -------------------------------------------------------------
-    def direct_writer(self, limit: int, on_stalled: Callable[[], Any] | None = None
-                      ) -> Callable[[str | bytes], bool]:
+    def direct_writer(self, limit: int, on_stalled: Callable[[], Any] | None = None,
+                      name: str = "") -> Callable[[str | bytes], bool]:
         """The synchronous writer: ``write(frame)`` is False once the peer is more than
         ``limit`` bytes behind (the caller disconnects it). (``on_stalled``: the lead's
         asyncio path calls it for a peer that stopped reading; unused here so far.)"""
@@ -242,6 +248,7 @@ class SyncDirectWebSocket:
                 return
             self._locked_write(encode_close(code, reason))
             self._close_sent = True
+            self._room.notify_all()  # writers waiting for room: nothing more is sent
         _flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
 
     def finish(self) -> None:
@@ -256,18 +263,23 @@ class SyncDirectWebSocket:
         if self._failed:
             self._discard_input()
         with self._lock:
-            if self._backlog and not self._released:
-                drained = self._drained = threading.Event()
-            else:
-                drained = None
-        if drained is not None:
-            drained.wait(CLOSE_TIMEOUT)
-        with self._lock:
+            deadline = time.monotonic() + CLOSE_TIMEOUT
+            while self._backlog and not self._broken:  # the flusher writes it out
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._room.wait(remaining)
             self._released = True
+            self._room.notify_all()
             self._backlog.clear()
             self._backlog_size = 0
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
+                # a peer may still have sent bytes after its close frame: the host must
+                # find nothing left to read, or it parses them as the next HTTP request
+                for _ in range(64):
+                    if not self._sock.recv(_RECV_SIZE, _DONTWAIT):
+                        break
             except OSError:
                 pass
 
@@ -324,6 +336,7 @@ class SyncDirectWebSocket:
             if not self._close_sent and not self._released:
                 self._locked_write(encode_close(frame.code if frame.code != 1005 else 1000))
                 self._close_sent = True
+                self._room.notify_all()
 
     def _protocol_error(self, exc: WebSocketError) -> None:
         logger.warning("websocket protocol error from %s: %s (closing)", self.peer, exc.reason)
@@ -362,7 +375,35 @@ class SyncDirectWebSocket:
         with self._lock:
             if self._close_sent or self._released or self._broken:
                 return True  # closing: frames after our close frame are dropped
-            return self._locked_write(wire)
+            if self._locked_write(wire):
+                return True
+            return self._wait_for_room()
+
+    def write_many(self, frames: list[str | bytes]) -> bool:
+        """Write several frames with nothing from another thread between them (a binary
+        Socket.IO packet and its attachments); False as for :meth:`write`."""
+        wires = [encode_text(f) if isinstance(f, str) else encode_binary(f) for f in frames]
+        with self._lock:
+            if self._close_sent or self._released or self._broken:
+                return True
+            within = True
+            for wire in wires:
+                within = self._locked_write(wire)
+            return within or self._wait_for_room()
+
+    def _wait_for_room(self) -> bool:
+        """The backlog passed the limit (lock held): wait up to :data:`SEND_TIMEOUT` for
+        the peer to read it back under the limit. False when it did not (the caller then
+        disconnects it): a peer that reads keeps up, one that stops reading is dropped."""
+        deadline = time.monotonic() + SEND_TIMEOUT
+        while self._backlog_size > self._limit:
+            if self._released or self._broken or self._close_sent:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._room.wait(remaining)
+        return True
 
     def _locked_write(self, wire: bytes) -> bool:
         """Write now, or queue behind the backlog; the caller holds the lock."""
@@ -376,6 +417,7 @@ class SyncDirectWebSocket:
             sent = 0
         except OSError:  # the peer is gone: the reader sees it and ends the session
             self._broken = True
+            self._room.notify_all()
             return True
         if sent < len(wire):
             self._backlog.append(memoryview(wire)[sent:])
@@ -396,18 +438,17 @@ class SyncDirectWebSocket:
                     self._backlog_size -= sent
                     if sent < len(chunk):
                         backlog[0] = memoryview(chunk)[sent:]
-                        return False
+                        break
                     backlog.popleft()
             except BlockingIOError:
-                return False
+                pass
             except OSError:
                 backlog.clear()
                 self._backlog_size = 0
                 self._broken = True
-            drained = self._drained
-            if drained is not None:
-                drained.set()
-            return True
+            if self._backlog_size <= self._limit:
+                self._room.notify_all()  # writers over the limit, finish()
+            return not backlog
 
     def _expire(self) -> None:
         """The close deadline passed: wake the reader by shutting the socket down."""
