@@ -15,6 +15,7 @@ What a peer gets wrong, and what the runtime should do about it (``RemoteProtoco
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import LocalProtocolError, RemoteProtocolError
@@ -53,11 +54,14 @@ class _Connection:
     _role: Role
     _peer: Role
 
-    __slots__ = ("_closed", "_decoder", "_left", "_serializer", "_states")
+    __slots__ = ("_closed", "_decoder", "_fast", "_left", "_serializer", "_states")
 
     def __init__(self, serializer: Serializer) -> None:
         self._serializer = serializer
         self._decoder: Decoder = serializer.decoder()
+        #: the decoder's shortcut for a plain EVENT on "/" (the JSON decoder has one)
+        self._fast: Callable[[str], Event | None] | None = getattr(
+            self._decoder, "event_fast", None)
         #: namespaces that are CONNECTING or CONNECTED (absent means ABSENT)
         self._states: dict[str, NamespaceState] = {}
         #: namespaces we left recently (insertion-ordered, bounded)
@@ -92,6 +96,12 @@ class _Connection:
         or after :meth:`close`). Raises :class:`RemoteProtocolError`."""
         if self._closed:
             return None
+        fast = self._fast
+        if fast is not None and data.__class__ is str and data[:1] == "2" and (
+                self._states.get("/") is _CONNECTED):
+            quick = fast(data)  # an EVENT on "/" changes no state
+            if quick is not None:
+                return quick
         packet = self._decoder.feed(data, now)
         if packet is None:
             return None

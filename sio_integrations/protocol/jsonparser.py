@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, LocalProtocolError, RemoteProtocolError
 from .binary import BINARY_TYPES, deconstruct, has_binary, reconstruct
+from .events import Event, make_event
 from .limits import MAX_NESTING, finite_float, too_deep
 from .packets import (
     DEFAULT_MAX_ATTACHMENTS,
@@ -278,6 +279,39 @@ class JsonDecoder:
         self._buffers = []
         self._expected = 0
         self._binary_bytes = 0
+
+    def event_fast(self, text: str) -> Event | None:
+        """The common case, quickly: ``text`` is a plain EVENT ("2", an optional ack id,
+        a JSON array) on the main namespace. Returns the event, or None for anything
+        else, valid or not (the caller then decodes it the full way, with its errors)."""
+        if self._pending is not None:
+            return None
+        size = len(text)
+        index = 1
+        ack_id = None
+        if index < size and "0" <= text[index] <= "9":
+            end = index + 1
+            while end < size and "0" <= text[end] <= "9":
+                end += 1
+            if end - index > _MAX_ID_DIGITS:
+                return None
+            ack_id = int(text[index:end])
+            index = end
+        if text[index:index + 1] != "[":
+            return None
+        try:
+            data = self._loads_at(text, index)
+        except Exception:
+            return None
+        if size - index > MAX_NESTING and (
+                text.count("[", index) + text.count("{", index) > MAX_NESTING and too_deep(data)):
+            return None
+        if type(data) is not list or not data:
+            return None
+        name = data[0]
+        if type(name) is not str or name in RESERVED_EVENTS:
+            return None
+        return make_event("/", name, data[1:], ack_id)
 
     def feed(self, data: str | bytes, now: float = 0.0) -> Packet | None:
         """Decode one Engine.IO message; None while attachments are awaited."""

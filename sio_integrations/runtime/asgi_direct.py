@@ -32,8 +32,9 @@ from ..protocol.engine.wsframes import (
     encode_text,
 )
 from .eager import continue_started
+from .logs import limit_warnings
 
-logger = logging.getLogger("sio_integrations.engine")
+logger = limit_warnings(logging.getLogger("sio_integrations.engine"))
 
 FrameHandler = Callable[[str | bytes], Coroutine[Any, Any, str | None]]
 
@@ -96,6 +97,10 @@ def take_over(send: Any, max_size: int) -> DirectWebSocket | None:
     host.queue = _NoQueue()
     host.request = host.response = None
     ws = DirectWebSocket(host, transport, max_size)
+    # uvicorn's graceful shutdown closes its connections through this method: ours says
+    # 1012 and drops what a peer that stopped reading would never take (uvicorn's own
+    # close would wait for that data to flush, and the shutdown with it)
+    host.shutdown = ws.host_shutdown
     transport.set_protocol(ws)
     if host.read_paused:
         host.read_paused = False
@@ -255,6 +260,11 @@ class DirectWebSocket(asyncio.Protocol):
 
     async def close(self) -> None:
         self.close_now()
+
+    def host_shutdown(self) -> None:
+        """The server is going away: for the engine the peer's connection closed."""
+        self._finish("transport close")
+        self.close_now(1012)
 
     def close_now(self, code: int = 1000, reason: str = "") -> None:
         """Send a close frame; the TCP connection ends on the peer's answer or soon after."""

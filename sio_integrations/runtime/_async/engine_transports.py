@@ -50,7 +50,14 @@ class AsyncEngineTransports(AsyncEngineCore):
             return await self._payload(environ, [NOOP_FRAME])
         try:
             if not session.outbox and not client.closed:
-                await self.backend.wait_event(client.poll_event, self._poll_timeout)
+                if self._service is not None:
+                    # the heartbeat service pings this session, which ends the wait, every
+                    # ping_interval (and closes it after ping_timeout without a pong):
+                    # sooner than _poll_timeout, so no timer of our own (on asyncio a
+                    # timed wait costs a task, a future and a timer per GET)
+                    await client.poll_event.wait()
+                else:
+                    await self.backend.wait_event(client.poll_event, self._poll_timeout)
             with client.mutex:
                 client.poll_event.clear()
                 if session.upgrade is UpgradeState.UPGRADING and not client.closed:
@@ -225,8 +232,12 @@ class AsyncEngineTransports(AsyncEngineCore):
             client.direct = writer(
                 self._send_limit, lambda: self.backend.run_soon(self._overflow, client),
                 client.sid)
-            reason: str | None = await ws.run_reader(  # type: ignore[attr-defined]
-                self._frame_handler(client))
+            try:
+                reason: str | None = await ws.run_reader(  # type: ignore[attr-defined]
+                    self._frame_handler(client))
+            except BaseException:  # the host cancelled the request: still end the session
+                await self._close_client(client, "transport close")
+                raise
             await self._close_client(client, reason or "transport close")
             return
         reason = None
@@ -237,9 +248,13 @@ class AsyncEngineTransports(AsyncEngineCore):
                     reason = "transport close"
                 else:
                     reason = await self._ws_frame(client, frame)
-        except Exception:
-            self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
+        except Exception as exc:  # one line, no traceback: it is the peer's doing
+            self.logger.warning("Engine.IO websocket error for %s: %s: %s", client.sid,
+                                type(exc).__name__, exc)
             reason = "transport error"
+        except BaseException:  # the host cancelled the request: still end the session
+            await self._close_client(client, "transport close")
+            raise
         await self._close_client(client, reason or "transport close")
 
     def _frame_handler(self, client: _Client) -> Callable[[str | bytes], Any]:

@@ -21,6 +21,7 @@ from ...protocol.engine.packets import CLOSE_FRAME, PING_FRAME
 from ...protocol.engine.requests import RequestError
 from ...protocol.engine.session import Heartbeat, Session
 from ..drivers import SyncDriver, SyncWebSocket, Environ
+from ..logs import limit_warnings
 
 # Reasons that come from the peer: messages it sent before leaving are still delivered.
 _PEER_REASONS = frozenset(
@@ -95,7 +96,7 @@ class EngineCore:
         )
         self.async_mode = self.driver.mode
         self.backend = self.driver.backend
-        self.logger = logger or logging.getLogger("sio_integrations.engine")
+        self.logger = logger or limit_warnings(logging.getLogger("sio_integrations.engine"))
         self._clients: dict[str, _Client] = {}
         self._transports = tuple(t for t in TRANSPORTS if t in options.transports)
         self._cors_disabled = options.cors_allowed_origins == []

@@ -52,7 +52,14 @@ class EngineTransports(EngineCore):
             return self._payload(environ, [NOOP_FRAME])
         try:
             if not session.outbox and not client.closed:
-                self.backend.wait_event(client.poll_event, self._poll_timeout)
+                if self._service is not None:
+                    # the heartbeat service pings this session, which ends the wait, every
+                    # ping_interval (and closes it after ping_timeout without a pong):
+                    # sooner than _poll_timeout, so no timer of our own (on asyncio a
+                    # timed wait costs a task, a future and a timer per GET)
+                    client.poll_event.wait()
+                else:
+                    self.backend.wait_event(client.poll_event, self._poll_timeout)
             with client.mutex:
                 client.poll_event.clear()
                 if session.upgrade is UpgradeState.UPGRADING and not client.closed:
@@ -227,8 +234,12 @@ class EngineTransports(EngineCore):
             client.direct = writer(
                 self._send_limit, lambda: self.backend.run_soon(self._overflow, client),
                 client.sid)
-            reason: str | None = ws.run_reader(  # type: ignore[attr-defined]
-                self._frame_handler(client))
+            try:
+                reason: str | None = ws.run_reader(  # type: ignore[attr-defined]
+                    self._frame_handler(client))
+            except BaseException:  # the host cancelled the request: still end the session
+                self._close_client(client, "transport close")
+                raise
             self._close_client(client, reason or "transport close")
             return
         reason = None
@@ -239,9 +250,13 @@ class EngineTransports(EngineCore):
                     reason = "transport close"
                 else:
                     reason = self._ws_frame(client, frame)
-        except Exception:
-            self.logger.warning("Engine.IO websocket error for %s", client.sid, exc_info=True)
+        except Exception as exc:  # one line, no traceback: it is the peer's doing
+            self.logger.warning("Engine.IO websocket error for %s: %s: %s", client.sid,
+                                type(exc).__name__, exc)
             reason = "transport error"
+        except BaseException:  # the host cancelled the request: still end the session
+            self._close_client(client, "transport close")
+            raise
         self._close_client(client, reason or "transport close")
 
     def _frame_handler(self, client: _Client) -> Callable[[str | bytes], Any]:
