@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
-import itertools
 import logging
-import os
 import select
 import socket
 import ssl
@@ -50,6 +47,7 @@ from ..protocol.engine.wsframes import (
     encode_pong,
     encode_text,
 )
+from .wsgi_flusher import flusher
 
 __all__ = ["CLOSE_TIMEOUT", "NOT_DIRECT", "SEND_TIMEOUT", "SyncDirectWebSocket", "serve"]
 
@@ -230,10 +228,8 @@ class SyncDirectWebSocket:
             except WebSocketError as exc:
                 self._protocol_error(exc)
                 break
-            for item in items:
+            for item in items:  # after a close reason only control frames count
                 self._item(item, on_frame)
-                if self._reason is not None:
-                    break
         return self._reason or "transport close"
 
     def close(self) -> None:
@@ -249,7 +245,7 @@ class SyncDirectWebSocket:
             self._locked_write(encode_close(code, reason))
             self._close_sent = True
             self._room.notify_all()  # writers waiting for room: nothing more is sent
-        _flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
+        flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
 
     def finish(self) -> None:
         """End the connection from the request thread, before the host gets it back:
@@ -257,7 +253,7 @@ class SyncDirectWebSocket:
         if not self._close_sent:
             self.close_now(1000)
         if not self._ended or self._failed:  # bounded: the deadline shuts the socket
-            _flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
+            flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
         while not self._ended:  # until the peer's close frame
             self._read_once()
         if self._failed:
@@ -422,15 +418,15 @@ class SyncDirectWebSocket:
         if sent < len(wire):
             self._backlog.append(memoryview(wire)[sent:])
             self._backlog_size = len(wire) - sent
-            _flusher().watch(self)
+            flusher().watch(self)
         return self._backlog_size <= self._limit
 
-    def _flush(self) -> bool:
-        """Write what the kernel takes from the backlog (flusher thread); True once empty."""
+    def flush_backlog(self) -> None:
+        """Write what the kernel takes from the backlog (the flusher thread)."""
         with self._lock:
             backlog = self._backlog
             if self._released:
-                return True
+                return
             try:
                 while backlog:
                     chunk = backlog[0]
@@ -448,9 +444,10 @@ class SyncDirectWebSocket:
                 self._broken = True
             if self._backlog_size <= self._limit:
                 self._room.notify_all()  # writers over the limit, finish()
-            return not backlog
+            if not backlog:
+                flusher().forget(self)  # under our lock: see Backlogged.flush_backlog
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         """The close deadline passed: wake the reader by shutting the socket down."""
         with self._lock:
             if self._released:
@@ -460,102 +457,6 @@ class SyncDirectWebSocket:
             except OSError:
                 pass
 
-    def _fileno(self) -> int:
+    def backlog_fileno(self) -> int:
         with self._lock:
             return -1 if self._released else self._sock.fileno()
-
-
-class _Flusher:
-    """One daemon thread for every direct websocket: writes backlogs out when their socket
-    is writable, and shuts down connections whose close handshake ran out of time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._watched: set[SyncDirectWebSocket] = set()
-        self._deadlines: list[tuple[float, int, SyncDirectWebSocket]] = []
-        self._order = itertools.count()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
-        self._woken = False
-        threading.Thread(target=self._run, name="sio-websocket-flusher", daemon=True).start()
-
-    def watch(self, ws: SyncDirectWebSocket) -> None:
-        with self._lock:
-            self._watched.add(ws)
-            self._wake()
-
-    def expire(self, ws: SyncDirectWebSocket, deadline: float) -> None:
-        with self._lock:
-            heapq.heappush(self._deadlines, (deadline, next(self._order), ws))
-            self._wake()
-
-    def _wake(self) -> None:
-        if not self._woken:
-            self._woken = True
-            try:
-                os.write(self._wake_w, b"x")
-            except BlockingIOError:
-                pass
-
-    def _run(self) -> None:
-        poller = select.poll()
-        poller.register(self._wake_r, select.POLLIN)
-        registered: dict[int, SyncDirectWebSocket] = {}
-        while True:
-            with self._lock:
-                self._woken = False
-                watched = list(self._watched)
-                timeout = (self._deadlines[0][0] - time.monotonic()
-                           if self._deadlines else None)
-            wanted: dict[int, SyncDirectWebSocket] = {}
-            for ws in watched:
-                fd = ws._fileno()
-                if fd < 0:
-                    self._forget(ws)
-                else:
-                    wanted[fd] = ws
-            for fd in set(registered) - set(wanted):
-                poller.unregister(fd)
-            for fd in set(wanted) - set(registered):
-                poller.register(fd, select.POLLOUT)
-            registered = wanted
-            events = poller.poll(None if timeout is None else max(timeout, 0) * 1000)
-            for fd, _mask in events:
-                if fd == self._wake_r:
-                    try:
-                        os.read(self._wake_r, 4096)
-                    except BlockingIOError:
-                        pass
-                    continue
-                ready = registered.get(fd)
-                if ready is not None and ready._flush():
-                    self._forget(ready)
-            self._run_deadlines(time.monotonic())
-
-    def _forget(self, ws: SyncDirectWebSocket) -> None:
-        with self._lock:
-            self._watched.discard(ws)
-
-    def _run_deadlines(self, now: float) -> None:
-        due: list[SyncDirectWebSocket] = []
-        with self._lock:
-            while self._deadlines and self._deadlines[0][0] <= now:
-                due.append(heapq.heappop(self._deadlines)[2])
-        for ws in due:
-            ws._expire()
-
-
-_flusher_instance: _Flusher | None = None
-_flusher_lock = threading.Lock()
-
-
-def _flusher() -> _Flusher:
-    global _flusher_instance
-    flusher = _flusher_instance
-    if flusher is None:
-        with _flusher_lock:
-            if _flusher_instance is None:
-                _flusher_instance = _Flusher()
-            flusher = _flusher_instance
-    return flusher
