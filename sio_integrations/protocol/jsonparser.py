@@ -14,6 +14,7 @@ from __future__ import annotations
 import json as _stdlib_json
 import json.encoder as _json_encoder
 import json.scanner as _json_scanner
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,8 @@ _TYPES = {str(t.value): t for t in PacketType}
 _JSON_SPACE = " \t\n\r"
 #: ids above 2**53 cannot round-trip through a JS number: refuse longer digit runs
 _MAX_ID_DIGITS = 16
+#: the head of a plain EVENT on "/": type 2, an optional ack id, the array
+_PLAIN_EVENT = re.compile(r"2([0-9]{0,16})\[").match  # 16: _MAX_ID_DIGITS
 
 
 class _BinaryFound(Exception):
@@ -286,19 +289,13 @@ class JsonDecoder:
         else, valid or not (the caller then decodes it the full way, with its errors)."""
         if self._pending is not None:
             return None
-        size = len(text)
-        index = 1
-        ack_id = None
-        if index < size and "0" <= text[index] <= "9":
-            end = index + 1
-            while end < size and "0" <= text[end] <= "9":
-                end += 1
-            if end - index > _MAX_ID_DIGITS:
-                return None
-            ack_id = int(text[index:end])
-            index = end
-        if text[index:index + 1] != "[":
+        head = _PLAIN_EVENT(text)
+        if head is None:
             return None
+        digits = head.group(1)
+        ack_id = int(digits) if digits else None
+        index = head.end() - 1
+        size = len(text)
         try:
             data = self._loads_at(text, index)
         except Exception:
