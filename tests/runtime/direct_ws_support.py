@@ -177,7 +177,10 @@ class RawWS:
     """An Engine.IO websocket over a plain TCP (or TLS) socket, frames built by hand."""
 
     def __init__(self, port: int, *, join: bool = True, rcvbuf: int | None = None,
-                 tls: ssl.SSLContext | None = None, extra_headers: str = "") -> None:
+                 tls: ssl.SSLContext | None = None, extra_headers: str = "",
+                 upgrade_sid: str | None = None) -> None:
+        """``upgrade_sid``: upgrade that long-polling session instead (no handshake read:
+        the caller does the probe)."""
         sock = socket.socket()
         if rcvbuf is not None:  # before connect, so the window is small from the start
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -188,7 +191,8 @@ class RawWS:
         self.sock = sock
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall((
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
+            "GET /socket.io/?EIO=4&transport=websocket"
+            + (f"&sid={upgrade_sid}" if upgrade_sid else "") + " HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra_headers}"
             "\r\n").encode())
@@ -201,10 +205,13 @@ class RawWS:
         head, _, self.buffer = data.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101"), head
         self.response_head = head.decode("latin-1")
+        self.sid = ""
+        if upgrade_sid is not None:
+            self.eio_sid = upgrade_sid
+            return
         opening = self.read_text()
         assert opening.startswith("0{"), opening
         self.eio_sid = json.loads(opening[1:])["sid"]
-        self.sid = ""
         if join:
             self.send(client_frame(1, b"40"))
             reply = self.read_text()

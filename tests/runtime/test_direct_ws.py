@@ -403,6 +403,45 @@ def test_messages_before_the_close_frame_in_another_read_are_handled(
         sock.close()
 
 
+def test_binary_attachments_both_ways(served: Served, raw: RawWS) -> None:
+    blob = bytes(range(256)) * 300  # 76,800 bytes: the 16-bit length form... and more
+    raw.text('451-42["echo",{"_placeholder":true,"num":0}]')
+    raw.send(client_frame(2, blob))
+    assert raw.read_text() == '461-42[{"_placeholder":true,"num":0}]'
+    assert raw.read_frame() == (2, blob)
+    raw.text('42["bcast","after binary"]')
+    assert raw.read_text() == '42["news","after binary"]'
+
+
+def test_upgrade_with_messages_in_the_same_read_as_the_upgrade_packet(
+        served: Served, bystander: Bystander) -> None:
+    """Messages that arrive with "5" (while the engine still reads the probe socket
+    message by message) are handled in order once it becomes the session's transport,
+    after what was queued for polling."""
+    base = f"{served.url}/socket.io/?EIO=4&transport=polling"
+    opening = requests.get(base, timeout=10).text
+    eio_sid = json.loads(opening[1:])["sid"]
+    url = f"{base}&sid={eio_sid}"
+    assert requests.post(url, data="40", timeout=10).text == "ok"
+    joined = requests.get(url, timeout=10).text
+    assert joined.startswith("40{"), joined
+    sid = json.loads(joined[2:])["sid"]
+    sock = RawWS(served.port, upgrade_sid=eio_sid)
+    try:
+        sock.text("2probe")
+        assert sock.read_text() == "3probe"
+        served.run(served.sio.emit("news", "queued for polling", to=sid))
+        sock.send(b"".join(client_frame(1, m.encode()) for m in (
+            "5", '421["seq",0]', '422["seq",1]', '423["echo","z"]')))
+        replies = [sock.read_text() for _ in range(4)]
+        assert replies == ['42["news","queued for polling"]', "431[0]", "432[1]", '433["z"]']
+        assert served.record(sid).session.transport == "websocket"
+        assert served.is_direct(sid)
+        assert served.received[sid] == [0, 1]
+    finally:
+        sock.close()
+
+
 # -- 5. slow consumer ------------------------------------------------------------------------
 
 def _flood(count: int, size: int, pause: bool, caplog: pytest.LogCaptureFixture) -> None:
