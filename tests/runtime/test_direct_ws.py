@@ -661,15 +661,9 @@ def test_uvicorn_graceful_shutdown_with_taken_over_connections(transport: str) -
                     client.disconnect()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "uvicorn's shutdown calls WebSocketsSansIOProtocol.shutdown() on the host, which writes "
-    "a close frame and calls transport.close(): that waits for unsent data to flush, "
-    "forever behind a peer that stopped reading, so the connection stays in "
-    "server_state.connections and the graceful shutdown never ends (uvicorn's own path "
-    "hangs the same way). Fix in asgi_direct.take_over: point host.shutdown at the "
-    "DirectWebSocket (e.g. host.shutdown = lambda: ws.close_now(1012)), whose close "
-    "aborts the transport after CLOSE_TIMEOUT"))
 def test_graceful_shutdown_with_a_peer_that_stopped_reading() -> None:
+    """uvicorn's shutdown must not wait for unsent data behind a peer that stopped
+    reading (a plain transport.close() would wait for the flush forever)."""
     with serve({"max_send_buffer_size": 50_000_000}) as running:
         slow = RawWS(running.port, rcvbuf=4096)
         b = py_client(running, ["websocket"])
