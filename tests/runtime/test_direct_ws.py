@@ -7,6 +7,7 @@ record of the client) as well as what the peers see.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import shutil
@@ -440,6 +441,35 @@ def test_upgrade_with_messages_in_the_same_read_as_the_upgrade_packet(
         assert served.received[sid] == [0, 1]
     finally:
         sock.close()
+
+
+async def _task_count() -> int:
+    return len(asyncio.all_tasks())
+
+
+@pytest.mark.parametrize("ending", ["close-frame", "reset", "eio-close", "protocol-error"])
+def test_many_connections_leave_nothing_behind(served: Served, bystander: Bystander,
+                                               ending: str) -> None:
+    def settled() -> tuple[int, int, int]:
+        return served.connections(), len(served.sio.eio._clients), served.run(_task_count())
+
+    before = settled()
+    for i in range(40):
+        sock = RawWS(served.port)
+        sock.text(f'42{i}["echo",{i}]')
+        assert sock.read_text() == f"43{i}[{i}]"
+        if ending == "close-frame":
+            sock.send(client_frame(8, struct.pack(">H", 1000)))
+            assert sock.read_close() == 1000
+        elif ending == "reset":
+            sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        elif ending == "eio-close":
+            sock.text("1")
+        else:
+            sock.send(client_frame(1, b"x", masked=False))
+            assert sock.read_close() == 1002
+        sock.close()
+    wait_until(lambda: settled() == before, 10, f"the server to settle back to {before}")
 
 
 # -- 5. slow consumer ------------------------------------------------------------------------
