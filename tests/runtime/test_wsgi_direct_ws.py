@@ -378,6 +378,9 @@ def test_engineio_close_packet(served: Served, raw: RawWS) -> None:
 
 
 def test_server_disconnect_closes_with_a_handshake(served: Served, raw: RawWS) -> None:
+    # the server sends "40" a moment before it counts the socket as connected (its drain
+    # thread marks it after the reply): a disconnect in between would find nobody
+    wait_until(lambda: served.sio.manager.is_connected(raw.sid, "/"), 10, "the connect")
     served.sio.disconnect(raw.sid)  # the namespace only (python-socketio)
     assert raw.read_text() == "41"
     assert served.reason(raw.sid) == "server disconnect"
