@@ -21,7 +21,6 @@ from typing import Any
 
 import sio_integrations as socketio
 
-from .client_node import need
 from .live import free_port, wait_until
 
 INTEROP_JS = Path(__file__).resolve().parents[1] / "interop" / "js"
@@ -326,13 +325,9 @@ socket.on('connect', async () => {
 class NodeClient:
     def __init__(self, url: str, transports: list[str], *,
                  per_message_deflate: Any = None) -> None:
-        import shutil
+        from tests.interop.harness import find_node
 
-        node = shutil.which("node")
-        need(node is not None, "node is not installed")
-        need((INTEROP_JS / "node_modules" / "socket.io-client").is_dir(),
-             "socket.io-client is not installed in tests/interop/js")
-        assert node is not None
+        node = find_node()  # installs tests/interop/js's pinned packages when missing
         job: dict[str, Any] = {"url": url, "transports": transports, "timeout_ms": 30000}
         if per_message_deflate is not None:
             job["perMessageDeflate"] = per_message_deflate

@@ -707,16 +707,6 @@ def test_graceful_shutdown_with_a_peer_that_stopped_reading() -> None:
                 b.disconnect()
 
 
-def test_hardening_shutdown_tests_still_pass() -> None:
-    """``ASGIApp(shutdown_grace=)`` under uvicorn (tests/hardening/test_shutdown.py)."""
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [shutil.which("python") or "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/hardening/test_shutdown.py"], cwd=root, capture_output=True, text=True,
-        timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-
-
 # -- 8. TLS ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
