@@ -177,7 +177,9 @@ def main() -> None:
     if not (CLIENT_DIST / "socket.io.min.js").is_file():
         print("socket.io-client is missing: run `npm install --no-package-lock` in", HERE)
     print(f"Chat demo on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"))
+    # no permessage-deflate (socket.io's own default): browsers then get the direct path
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"),
+                ws_per_message_deflate=False)
 
 
 if __name__ == "__main__":
