@@ -18,6 +18,7 @@ from types import CoroutineType
 from typing import Any, Protocol
 
 from .asgi_direct import DirectWebSocket, take_over
+from .asgi_http import respond_now
 from .drivers import AsyncDriver, AsyncWebSocket, Environ, Headers, _ServerAdapter
 from .eager import continue_started
 from .static import resolve_static
@@ -260,6 +261,8 @@ class ASGIDriver(AsyncDriver):
                 await send({"type": "websocket.close", "code": 1008})
             return None
         raw = _raw_headers(headers)
+        if respond_now(send, status, raw, body):  # uvicorn: in one write (asgi_http.py)
+            return None
         if status != 204 and status != 304:
             # a length instead of chunked framing (what the JavaScript server sends)
             raw.append((b"content-length", b"%d" % len(body)))

@@ -165,8 +165,7 @@ class Session:
         self.posting = False
 
     def take_outbox(self) -> list[str | bytes]:
-        frames = list(self.outbox)
-        self.outbox.clear()
+        frames, self.outbox = self.outbox, []  # (no copy)
         return frames
 
     # upgrade ----------------------------------------------------------------------------
