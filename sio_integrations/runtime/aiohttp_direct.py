@@ -48,7 +48,11 @@ class _Host:
         self.gone: asyncio.Future[None] | None = None  # created when someone waits
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.handler.connection_lost(exc)  # aiohttp forgets the connection
+        # aiohttp forgets the connection; with handler_cancellation=True it would also
+        # cancel the request handler, cutting the engine off while it ends the session:
+        # the handler returns by itself now (the reader has finished), so it is not told
+        self.handler._task_handler = None
+        self.handler.connection_lost(exc)
         gone = self.gone
         if gone is not None and not gone.done():
             gone.set_result(None)
@@ -133,7 +137,7 @@ def _take_over(response: Any, protocol: Any, transport: Any, peer: Any, max_size
     protocol._payload_parser = None
     protocol._data_received_cb = None
     response._set_closed()
-    response._parser = None
+    response._parser = response._reader = None
     return ws
 
 
@@ -148,17 +152,13 @@ async def _run_direct(ws: DirectWebSocket, protocol: Any, handler: Handler) -> N
 
     stop.add_done_callback(shutting_down)
     protocol._waiter = stop
-    # the engine runs in a task of its own: a cancelled request handler (aiohttp's
-    # handler_cancellation, or the end of its shutdown timeout) closes the websocket and
-    # lets the engine end its session instead of being cut off mid-way
-    task = asyncio.ensure_future(handler(ws))
+    # the engine runs inline in aiohttp's request task (a task of its own would cost
+    # 2 KiB per idle connection); a request task cancelled anyway (aiohttp's shutdown
+    # timeout shorter than our close handshake) at least drops the connection
     try:
-        await asyncio.shield(task)
+        await handler(ws)
     except asyncio.CancelledError:
         _shut_down(ws)
-        if not task.done():
-            with contextlib.suppress(Exception):
-                await task
         raise
     finally:
         if protocol._waiter is stop:

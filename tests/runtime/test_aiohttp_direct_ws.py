@@ -550,12 +550,28 @@ def test_handler_cancellation_still_ends_the_session() -> None:
     """With aiohttp's ``handler_cancellation=True`` a lost connection cancels the request
     handler: the engine must still end the session (disconnect handler called)."""
     with serve(handler_cancellation=True) as running:
+        async def disconnect(sid: str, reason: str) -> None:
+            await asyncio.sleep(0.05)  # a handler that waits must not be cut off
+            running.disconnects.append((sid, reason))
+
+        running.sio.on("disconnect", disconnect)
+        engine = running.sio.eio
+        close_client = engine._close_client
+        cancelling: list[int] = []
+
+        async def recording_close(client: Any, reason: str) -> None:
+            task = asyncio.current_task()
+            cancelling.append(task.cancelling() if task is not None else -1)
+            await close_client(client, reason)
+
+        engine._close_client = recording_close
         sock = RawWS(running.port)
         assert running.is_direct(sock.sid)
         sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.sock.close()
-        assert running.wait_disconnect(0)[0] == sock.sid
+        assert running.wait_disconnect(0) == (sock.sid, "transport close")
         wait_until(lambda: not running.sio.eio._clients, 10, "the engine to forget it")
+        assert cancelling == [0], "the engine ended the session in a cancelled task"
         a = py_client(running, ["websocket"])
         try:
             assert_echo(a, "after a cancelled handler")
