@@ -277,3 +277,33 @@ def test_refused_post_with_a_pending_body_leaves_nothing_behind() -> None:
 
 def test_ready_body_key_is_the_engines() -> None:
     assert asgi.BODY_KEY == READY_BODY
+
+
+@pytest.mark.parametrize("monitor", [True, False])
+def test_a_waiting_get_ends(monitor: bool) -> None:
+    """With the heartbeat service a waiting GET is ended by its ping (it waits with no
+    timer of its own); without it, by the poll timeout (ping_interval + ping_timeout)."""
+
+    async def main() -> None:
+        sio, app, _ = _server(ping_interval=0.2, ping_timeout=0.2, monitor_clients=monitor)
+        query = await _open(app)
+        waiting = asyncio.ensure_future(_request(app, "GET", query))
+        done, _ = await asyncio.wait([waiting], timeout=5)
+        assert waiting in done
+        assert waiting.result().body == (b"2" if monitor else b"6")
+        await sio.shutdown()
+
+    asyncio.run(main())
+
+
+def test_a_waiting_get_is_answered_at_shutdown() -> None:
+    async def main() -> None:
+        sio, app, _ = _server()
+        query = await _open(app)
+        waiting = asyncio.ensure_future(_request(app, "GET", query))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await sio.shutdown()
+        assert (await asyncio.wait_for(waiting, 5)).body == b"1"
+
+    asyncio.run(main())
