@@ -163,10 +163,13 @@ class SyncDirectWebSocket:
     # -- what the engine uses -------------------------------------------------------------
     def direct_writer(self, limit: int, on_stalled: Callable[[], Any] | None = None,
                       name: str = "") -> Callable[[str | bytes], bool]:
-        """The synchronous writer: ``write(frame)`` is False once the peer is more than
-        ``limit`` bytes behind (the caller disconnects it). (``on_stalled``: the lead's
-        asyncio path calls it for a peer that stopped reading; unused here so far.)"""
+        """The synchronous writer: ``write(frame)`` is False once the peer stayed more
+        than ``limit`` bytes behind for :data:`SEND_TIMEOUT` (the caller disconnects it).
+        ``on_stalled`` is not needed here (the writer itself waits, see the module
+        docstring); ``name`` (the Engine.IO session) is named in warnings."""
         self._limit = limit
+        if name:
+            self.peer = f"{name} ({self.peer})"
         return self.write
 
     def write(self, data: str | bytes) -> bool:

@@ -427,6 +427,15 @@ def test_protocol_errors_close_with_their_code(served: Served, raw: RawWS, bysta
     assert served.reason(raw.sid) == "transport error"
 
 
+def test_protocol_error_warning_names_the_session(raw: RawWS,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="sio_integrations.engine")
+    raw.send(client_frame(1, b"42[]", masked=False))
+    assert raw.read_close() == 1002
+    lines = [r.getMessage() for r in caplog.records if "protocol error" in r.getMessage()]
+    assert len(lines) == 1 and raw.eio_sid in lines[0], lines
+
+
 def test_message_over_max_http_buffer_size(served: Served, raw: RawWS) -> None:
     raw.text("4" + "x" * 100_001)  # above the engine's limit, below the frame limit
     assert raw.read_close() == 1000
