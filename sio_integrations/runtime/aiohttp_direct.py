@@ -15,7 +15,8 @@ and its graceful shutdown (``AppRunner.cleanup()``, which first calls ``close()`
 connection) closes our websockets with 1001 at once instead of waiting for
 ``shutdown_timeout``. A cancelled request handler (``handler_cancellation=True``) closes the
 websocket too, and the engine still ends the session. A client offering
-permessage-deflate keeps the plain aiohttp path (engineio's wrapper, ``NOT_DIRECT``).
+permessage-deflate keeps the plain aiohttp path (engineio's wrapper, ``NOT_DIRECT``) unless
+the driver's ``websocket_deflate`` is False (then the extension is declined).
 """
 
 from __future__ import annotations
@@ -96,14 +97,18 @@ def _offers_extension(environ: dict[str, Any]) -> bool:
     return bool(environ.get("HTTP_SEC_WEBSOCKET_EXTENSIONS", "").strip())
 
 
-async def websocket(environ: dict[str, Any], handler: Handler, max_size: int) -> Any:
+async def websocket(environ: dict[str, Any], handler: Handler, max_size: int, *,
+                    deflate: bool = True) -> Any:
     """Answer the websocket handshake of ``environ``'s aiohttp request and run ``handler``
     on it, on a connection we own when we can. Returns the response for aiohttp, or
-    ``NOT_DIRECT`` (nothing done yet) when the request should go to engineio's wrapper."""
+    ``NOT_DIRECT`` (nothing done yet) when the request should go to engineio's wrapper.
+
+    ``deflate=False`` declines permessage-deflate, so that browsers (which always offer
+    it) get the direct path too."""
     from aiohttp import web
 
     request = environ.get("aiohttp.request")
-    if request is None or _offers_extension(environ):
+    if request is None or (deflate and _offers_extension(environ)):
         return NOT_DIRECT
     protocol = request.protocol
     if getattr(protocol, "_message_tail", None) != b"" or getattr(

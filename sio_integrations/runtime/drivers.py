@@ -192,6 +192,9 @@ class AsyncDriver:
     #: own aiohttp's websocket connections (runtime/aiohttp_direct.py); False keeps
     #: aiohttp's WebSocketResponse for every request
     direct_websockets = True
+    #: aiohttp: accept permessage-deflate (that connection keeps aiohttp's codec); False
+    #: declines it, so browsers take the direct path too
+    websocket_deflate = True
 
     async def websocket(
         self, environ: Environ, handler: Callable[[AsyncWebSocket], Awaitable[None]]
@@ -203,7 +206,8 @@ class AsyncDriver:
             # aiohttp's connection read and written by us (runtime/aiohttp_direct.py)
             from .aiohttp_direct import NOT_DIRECT, websocket
 
-            served = await websocket(environ, handler, self._adapter.max_http_buffer_size)
+            served = await websocket(environ, handler, self._adapter.max_http_buffer_size,
+                                     deflate=self.websocket_deflate)
             if served is not NOT_DIRECT:
                 return served
 

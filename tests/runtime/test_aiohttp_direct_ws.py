@@ -238,6 +238,24 @@ def test_permessage_deflate_client_keeps_aiohttps_path(served: AiohttpServed,
     wait_until(lambda: any(s == sid for s, _ in served.disconnects), 10, "the disconnect")
 
 
+def test_declining_permessage_deflate_takes_every_client_over() -> None:
+    """With the driver's ``websocket_deflate = False`` a client offering the extension
+    (the JS client's defaults, like a browser) is answered without it and taken over."""
+    with serve() as running:
+        running.sio.eio.driver.websocket_deflate = False
+        result, direct = _node(running, "websocket", None)
+        assert result["extensions"] == ""
+        assert direct
+        url = running.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+        with websockets.sync.client.connect(url, compression="deflate") as ws:
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+            assert _eio_text(ws).startswith("0{")
+            ws.send("40")
+            assert running.is_direct(json.loads(_eio_text(ws)[2:])["sid"])
+            ws.send('421["echo","plain frames"]')
+            assert _eio_text(ws) == '431["plain frames"]'
+
+
 def test_the_direct_path_can_be_switched_off() -> None:
     with serve() as running:
         running.sio.eio.driver.direct_websockets = False
