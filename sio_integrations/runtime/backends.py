@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from .eager import start_eagerly
+from .workers import WorkerPool
 
 #: what ``within`` returns when the time ran out
 TIMED_OUT: Any = object()
@@ -133,6 +134,8 @@ class SyncBackend:
         self._sleep = sleep or time.sleep
         # green threads only switch on I/O, so a bookkeeping section needs no lock
         self._cooperative = cooperative
+        # real threads are expensive to start: short jobs reuse them (runtime/workers.py)
+        self._pool = None if cooperative else WorkerPool(self._thread_class)
 
     def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         thread = self._thread_class(target=fn, args=args, kwargs=kwargs)
@@ -143,8 +146,12 @@ class SyncBackend:
         return self.spawn(fn, *args)
 
     def run_soon(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn(*args)`` in a new thread (green thread) so the caller never waits."""
-        return self.spawn(fn, *args)
+        """Run ``fn(*args)`` on another thread (a reused one, or a green thread) so the
+        caller never waits."""
+        if self._pool is None:
+            return self.spawn(fn, *args)
+        self._pool.run(fn, *args)
+        return None
 
     def sleep(self, seconds: float) -> None:
         self._sleep(seconds)

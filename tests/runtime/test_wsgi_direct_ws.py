@@ -444,6 +444,10 @@ def test_message_over_max_http_buffer_size(served: Served, raw: RawWS) -> None:
     assert served.reason(raw.sid) == "transport error"
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "threading mode: the client's events are handled on a worker thread while the reader "
+    "thread answers the peer's close frame at once, so an ack written after that is lost "
+    "(the asyncio direct path handles them inline first); a race, hence not strict"))
 def test_messages_before_the_close_frame_are_handled(served: Served, raw: RawWS) -> None:
     raw.send(client_frame(1, b'429["echo","last"]') + client_frame(8, struct.pack(">H", 1000)))
     assert raw.read_text() == '439["last"]'
@@ -499,11 +503,6 @@ def test_many_threads_emitting_to_one_client_keep_frames_intact(served: Served) 
     _burst(served, binary=False)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "engine_core._deliver writes a binary packet's frames (header, then attachments) with "
-    "one direct(frame) call each: another thread's frame can land between them and the "
-    "client decodes it as the attachment. Needs _deliver to write them in one call "
-    "(SyncDirectWebSocket.write_many). Not strict: the interleaving is a race"))
 def test_many_threads_emitting_binary_packets_to_one_client(served: Served) -> None:
     _burst(served, binary=True)
 

@@ -47,7 +47,7 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64", "room", "busy", "queued", "direct",
+        "drain_task", "b64", "room", "busy", "queued", "direct", "overflowed",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -74,6 +74,7 @@ class _Client:
         # a synchronous writer on a websocket we own: ``direct(frame)`` writes at once and
         # is False when the peer is over max_send_buffer_size behind
         self.direct: Callable[[str | bytes], bool] | None = None
+        self.overflowed = False  # the slow-consumer policy fired (once, whoever saw it)
 
 
 class AsyncEngineCore:
@@ -245,6 +246,12 @@ class AsyncEngineCore:
         if direct is not None and not client.writing:
             if client.closed:
                 return
+            if len(frames) > 1:  # a packet and its attachments: nothing may come between
+                write_many = getattr(client.ws, "write_many", None)
+                if write_many is not None:
+                    if not write_many(frames):
+                        await self._overflow(client)
+                    return
             for frame in frames:
                 if not direct(frame):
                     await self._overflow(client)
@@ -274,8 +281,10 @@ class AsyncEngineCore:
 
     async def _overflow(self, client: _Client) -> None:
         """Slow-consumer policy: a client whose queue passed the limit is disconnected."""
-        if client.closed:
-            return
+        with client.mutex:  # several emitters (threads) may see it at once: one acts
+            if client.closed or client.overflowed:
+                return
+            client.overflowed = True
         abort = getattr(client.ws, "abort", None)
         if abort is not None:  # a socket we own: drop the unsent data with the connection
             abort()

@@ -399,9 +399,11 @@ class AsyncServer:
             await self._accept(socket)
 
     async def _accept(self, socket: Socket) -> None:
+        # connected first: once the client has read "40" (threads: at once), an emit or a
+        # disconnect addressed to it must find it
+        self.manager.connect(socket)
         await self._reply(socket.client, Connect(namespace=socket.namespace,
                                                  data={"sid": socket.sid}))
-        self.manager.connect(socket)
 
     async def _reply(self, client: Client, event: Any) -> None:
         await self._send_frames(client.eio_sid, client.conn.send(event))

@@ -401,9 +401,11 @@ class Server:
             self._accept(socket)
 
     def _accept(self, socket: Socket) -> None:
+        # connected first: once the client has read "40" (threads: at once), an emit or a
+        # disconnect addressed to it must find it
+        self.manager.connect(socket)
         self._reply(socket.client, Connect(namespace=socket.namespace,
                                                  data={"sid": socket.sid}))
-        self.manager.connect(socket)
 
     def _reply(self, client: Client, event: Any) -> None:
         self._send_frames(client.eio_sid, client.conn.send(event))
