@@ -151,9 +151,11 @@ class AsyncDriver:
         if inspect.isawaitable(environ):
             environ = await environ
         environ = dict(environ)
-        # engineio's Sanic and Tornado translations hard-code 127.0.0.1 as the peer
+        # engineio's aiohttp, Sanic and Tornado translations hard-code 127.0.0.1 as the peer
         peer = None
-        if self.mode == "sanic" and args:
+        if self.mode == "aiohttp" and args:
+            peer = getattr(args[0], "remote", None)
+        elif self.mode == "sanic" and args:
             peer = getattr(args[0], "ip", None)
         elif self.mode == "tornado" and args:
             peer = getattr(getattr(args[0], "request", None), "remote_ip", None)

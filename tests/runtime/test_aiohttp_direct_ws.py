@@ -595,3 +595,20 @@ def test_handler_cancellation_still_ends_the_session() -> None:
             assert_echo(a, "after a cancelled handler")
         finally:
             a.disconnect()
+
+
+def test_environ_carries_the_peer_address(served: AiohttpServed) -> None:
+    """engineio's aiohttp translation says 127.0.0.1 for everyone; ours the real peer
+    (here 127.0.0.2, a loopback address of its own), for logs and per-IP rate limits."""
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10,
+                                  source_address=("127.0.0.2", 0)) as sock:
+        sock.sendall(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n"
+                     b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while b'"sid":"' not in answer:
+            chunk = sock.recv(4096)
+            assert chunk, answer
+            answer += chunk
+    eio_sid = answer.split(b'"sid":"', 1)[1].split(b'"', 1)[0].decode()
+    environ = served.sio.eio.environ(eio_sid)
+    assert environ["REMOTE_ADDR"] == "127.0.0.2"
