@@ -26,3 +26,7 @@ def set_ack_id(ack_id: int | None) -> None:
     simply overwritten before each event instead.
     """
     _current_ack_id.set(ack_id)
+
+
+#: :func:`set_ack_id` without the Python call around it (the server's per-event path)
+set_ack_id_now = _current_ack_id.set

@@ -20,7 +20,7 @@ from ...options import ServerOptions
 from ...protocol.connection import ServerConnection
 from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
-from ..context import set_ack_id
+from ..context import set_ack_id_now
 from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..sockets import (
@@ -438,7 +438,7 @@ class Server:
                 self.logger.warning("client %s over its event rate limit: dropping events",
                                     client.eio_sid)
             return
-        set_ack_id(event.ack_id)  # lets handler wrappers see whether an ack is awaited
+        set_ack_id_now(event.ack_id)  # lets handler wrappers see whether an ack is awaited
         handlers = self.handlers.get(namespace)
         handler = handlers.get(event.name) if handlers is not None else None
         try:
