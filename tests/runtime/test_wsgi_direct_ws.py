@@ -115,8 +115,7 @@ def serve(options: dict[str, Any] | None = None, *, direct: bool = True) -> Iter
     from werkzeug.serving import make_server
 
     sio = socketio.Server(async_mode="threading", **{**OPTIONS, **(options or {})})
-    if not direct:
-        sio.eio.driver.direct_websockets = False
+    sio.eio.driver.direct_websockets = direct  # opt-in while the upgrade stall is open
     server = make_server("127.0.0.1", 0, socketio.WSGIApp(sio), threaded=True)
     served = Served(sio=sio, port=server.server_address[1])
     install(sio, served)
