@@ -50,12 +50,7 @@ class AsyncEngine(AsyncEngineTransports):
         if client is None:
             return
         if data.__class__ is str:
-            last = self._last_frame
-            if last[0] is data:  # a broadcast: the same packet for every member
-                frame: str | bytes = last[1]
-            else:
-                frame = "4" + data
-                self._last_frame = (data, frame)  # one tuple: atomic for threads
+            frame: str | bytes = self._text_frame(data)
         else:
             frame = _binary_frame(client, data)
         direct = client.direct
@@ -114,15 +109,19 @@ class AsyncEngine(AsyncEngineTransports):
             return False
         if client.closed:
             return True
-        last = self._last_frame
-        if last[0] is data:
-            frame = last[1]
-        else:
-            frame = "4" + data
-            self._last_frame = (data, frame)
-        if not direct(frame):
+        if not direct(self._text_frame(data)):
             self.backend.run_soon(self._overflow, client)
         return True
+
+    def _text_frame(self, data: str) -> str:
+        """The Engine.IO message frame of ``data``; a broadcast passes the same string for
+        every member, so the last one is kept (one tuple: atomic for threads)."""
+        last = self._last_frame
+        if last[0] is data:
+            return last[1]  # type: ignore[return-value]
+        frame = "4" + data
+        self._last_frame = (data, frame)
+        return frame
 
     async def send_many(self, eio_sid: str, items: list[str | bytes]) -> None:
         """Send several message packets, in order."""
