@@ -1,69 +1,33 @@
-"""The direct websocket path: after uvicorn's handshake, we own the connection.
+"""The direct websocket path on uvicorn: after its handshake, we own the connection.
 
 ASGI hands every websocket message through the server's parser, a message dict, a queue and
 a task wake-up, and every send through a dict, an event and the server's frame builder. On
 a busy Socket.IO server that plumbing costs more than the Socket.IO work itself. So once
-uvicorn (its default ``websockets-sansio`` implementation) has accepted a websocket without
-a compression extension, :func:`take_over` points the connection's transport at a
-:class:`DirectWebSocket`: frames are parsed in ``data_received`` and handed to the engine
-at once (no task per message), and sends are written to the transport immediately (no
-waiting on a slow peer: a peer whose unsent bytes pass the limit is disconnected instead).
-Anything else (another host, wsproto, permessage-deflate, early data) keeps the plain
-ASGI path. uvicorn still sees the connection close (``connection_lost`` is forwarded), so
-its bookkeeping and graceful shutdown are unchanged. Measured gains: docs/architecture.md.
+uvicorn (its default ``websockets-sansio`` implementation) has accepted a websocket,
+:func:`take_over` points the connection's transport at a
+:class:`~.direct_ws.DirectWebSocket` (frames parsed in ``data_received`` and handed to the
+engine at once, sends written to the transport immediately). When the handshake negotiated
+permessage-deflate (browsers and the JS client offer it, uvicorn accepts it by default), the
+parameters websockets agreed on are read from its extension object and a
+:class:`~.direct_ws.DeflateWebSocket` takes over with zlib contexts of its own (no message
+was exchanged yet, so none of websockets' state is needed). Anything else (another host,
+wsproto, another extension, early data) keeps the plain ASGI path. uvicorn still sees the
+connection close (``connection_lost`` is forwarded), so its bookkeeping and graceful
+shutdown are unchanged. Measured gains: docs/architecture.md.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import logging
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+import functools
 from typing import Any
 
-from ..protocol.engine.wsframes import (
-    Close,
-    FrameReader,
-    Ping,
-    WebSocketError,
-    encode_binary,
-    encode_close,
-    encode_pong,
-    encode_text,
-)
-from .eager import continue_started
-from .logs import limit_warnings
+from ..protocol.engine.wsdeflate import DeflateParams
+from ..protocol.engine.wsframes import encode_close
+from .direct_ws import CLOSE_TIMEOUT, DirectWebSocket, deflate_websocket
 
-logger = limit_warnings(logging.getLogger("sio_integrations.engine"))
+__all__ = ["CLOSE_TIMEOUT", "DirectWebSocket", "take_over"]
 
-FrameHandler = Callable[[str | bytes], Coroutine[Any, Any, str | None]]
-
-#: how long a connection we closed waits for the peer's close frame before dropping TCP
-CLOSE_TIMEOUT = 2.0
-#: messages buffered before the engine reads them (the upgrade probe) before reading pauses
-_QUEUE_PAUSE = 16
-
-# the last frame built: a broadcast writes the same string to every member, framed once
-_last: tuple[Any, bytes] = (None, b"")
-#: a peer over the send limit is checked this often, and must have read this fraction of
-#: the limit since the previous check (else it is not reading: disconnected)
-WATCH_INTERVAL = 1.0
-MIN_PROGRESS = 16
-#: over this many times the limit a peer is disconnected at once, reading or not
-HARD_CAP = 16
-
-
-class _Done:
-    """An awaitable that is already complete (what ``send`` returns: nothing to wait for)."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[Any, None, None]:
-        return
-        yield  # a generator that finishes at once
-
-
-_DONE = _Done()
+_NOT_DEFLATE: Any = object()
 
 
 def take_over(send: Any, max_size: int) -> DirectWebSocket | None:
@@ -75,11 +39,12 @@ def take_over(send: Any, max_size: int) -> DirectWebSocket | None:
     try:
         transport = host.transport
         reader = getattr(host.conn, "reader", None)
+        params = _deflate_params(host.conn.extensions)
         ready = (
             host.handshake_complete
             and not host.close_sent
             and not host.disconnected
-            and not host.conn.extensions  # permessage-deflate: keep uvicorn's codec
+            and params is not _NOT_DEFLATE
             and host.queue.empty()
             and not host.frames
             and (reader is None or not getattr(reader, "buffer", b""))
@@ -96,16 +61,38 @@ def take_over(send: Any, max_size: int) -> DirectWebSocket | None:
     host.conn = _HostCodec()
     host.queue = _NoQueue()
     host.request = host.response = None
-    ws = DirectWebSocket(host, transport, max_size)
+    ws = deflate_websocket(host, transport, max_size, params, peer=getattr(host, "client", None))
     # uvicorn's graceful shutdown closes its connections through this method: ours says
     # 1012 and drops what a peer that stopped reading would never take (uvicorn's own
-    # close would wait for that data to flush, and the shutdown with it)
-    host.shutdown = ws.host_shutdown
+    # close would wait for that data to flush, and the shutdown with it); for the engine
+    # the peer's connection closed
+    host.shutdown = functools.partial(ws.shut_down, "transport close", 1012)
     transport.set_protocol(ws)
     if host.read_paused:
         host.read_paused = False
         transport.resume_reading()
     return ws
+
+
+def _deflate_params(extensions: list[Any]) -> Any:
+    """The permessage-deflate parameters websockets negotiated (None: no extension;
+    ``_NOT_DEFLATE``: something we do not speak, or a compressed message under way)."""
+    if not extensions:
+        return None
+    try:
+        from websockets.extensions.permessage_deflate import PerMessageDeflate
+    except ImportError:  # pragma: no cover - uvicorn's sansio implementation needs it
+        return _NOT_DEFLATE
+    if len(extensions) != 1:
+        return _NOT_DEFLATE
+    ext = extensions[0]
+    if type(ext) is not PerMessageDeflate or ext.decode_cont_data:
+        return _NOT_DEFLATE
+    # "remote" is the client, "local" the server (websockets' public attributes)
+    return DeflateParams(server_no_context_takeover=ext.local_no_context_takeover,
+                         client_no_context_takeover=ext.remote_no_context_takeover,
+                         server_max_window_bits=ext.local_max_window_bits,
+                         client_max_window_bits=ext.remote_max_window_bits)
 
 
 class _HostCodec:
@@ -135,288 +122,3 @@ class _NoQueue:
 
     def empty(self) -> bool:
         return True
-
-
-class DirectWebSocket(asyncio.Protocol):
-    """A websocket connection read and written by us (see the module docstring)."""
-
-    def __init__(self, host: Any, transport: Any, max_size: int) -> None:  # noqa: D107
-        self._host = host
-        self._transport = transport
-        self._reader = FrameReader(max_size)
-        self._queue: list[str | bytes] = []
-        self._waiter: asyncio.Future[None] | None = None
-        self._on_frame: FrameHandler | None = None
-        self._done: asyncio.Future[str] | None = None
-        self._reason: str | None = None  # set once the connection is over for the engine
-        #: a message handler suspended and finishes in a task (reading is paused meanwhile)
-        self.blocked = False
-        self._paused = False
-        self._close_sent = False
-        self._lost = False
-        self._limit = 1 << 62
-        self._on_stalled: Callable[[], Any] | None = None
-        self._written = 0  # bytes handed to the transport (progress = written - buffered)
-        self._watch: asyncio.TimerHandle | None = None
-        self._closing: Close | None = None  # the peer's close frame, not yet answered
-        self._context = contextvars.copy_context()
-        self.peer = getattr(host, "client", None)
-        self.name = f"peer {self.peer}"  # the Engine.IO sid once the engine reads
-
-    # -- what the engine uses -------------------------------------------------------------
-    def direct_writer(self, limit: int, on_stalled: Callable[[], Any], name: str = ""
-                      ) -> Callable[[str | bytes], bool]:
-        """The synchronous writer. The slow-consumer policy: once more than ``limit`` bytes
-        wait for the peer, it is checked every WATCH_INTERVAL and ``on_stalled()`` is
-        called when it read less than ``limit / MIN_PROGRESS`` since the last check;
-        ``write(frame)`` returns False (disconnect now) past HARD_CAP times the limit."""
-        self._limit = limit
-        self._on_stalled = on_stalled
-        if name:
-            self.name = name
-        return self.write
-
-    def write(self, data: str | bytes) -> bool:
-        global _last
-        last = _last
-        if data is last[0]:
-            wire = last[1]
-        else:
-            wire = encode_text(data) if isinstance(data, str) else encode_binary(data)
-            _last = (data, wire)
-        if self._close_sent or self._lost:
-            return True
-        transport = self._transport
-        transport.write(wire)
-        self._written += len(wire)
-        behind = transport.get_write_buffer_size()
-        if behind <= self._limit:
-            return True
-        if behind > self._limit * HARD_CAP:
-            return False
-        if self._watch is None:
-            self._watch = asyncio.get_running_loop().call_later(
-                WATCH_INTERVAL, self._check_progress, self._written - behind)
-        return True
-
-    def _check_progress(self, read_before: int) -> None:
-        self._watch = None
-        if self._close_sent or self._lost:
-            return
-        behind = self._transport.get_write_buffer_size()
-        if behind <= self._limit:
-            return
-        read = self._written - behind
-        if read - read_before < self._limit // MIN_PROGRESS:
-            if self._on_stalled is not None:
-                self._on_stalled()
-            return
-        self._watch = asyncio.get_running_loop().call_later(
-            WATCH_INTERVAL, self._check_progress, read)
-
-    def abort(self) -> None:
-        """Drop the connection and whatever is still unsent (a peer that does not read)."""
-        self._finish("transport error")
-        if not self._lost:
-            self._close_sent = True
-            self._host.close_sent = True
-            self._transport.abort()
-
-    def send(self, data: str | bytes) -> Awaitable[None]:
-        if not self.write(data):
-            raise ConnectionError("peer over max_send_buffer_size")
-        return _DONE
-
-    async def receive(self) -> str | bytes | None:
-        """The next message (before :meth:`run_reader`); None once the connection ended."""
-        queue = self._queue
-        while not queue:
-            if self._reason is not None:
-                return None
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-        item = queue.pop(0)
-        if self._paused and len(queue) < _QUEUE_PAUSE:
-            self._resume()
-        return item
-
-    async def run_reader(self, on_frame: FrameHandler) -> str:
-        """Hand every message to ``on_frame`` as it arrives, until the connection ends.
-
-        ``on_frame`` runs inline from the transport callback up to its first real wait;
-        if it waits, reading pauses until it finished (messages stay in order). It returns
-        a close reason to end the session, else None. Returns the reason it ended with.
-        """
-        self._on_frame = on_frame
-        done = self._done = asyncio.get_running_loop().create_future()
-        if self._reason is not None:
-            return self._reason
-        self._pump()
-        reason: str = await done
-        return reason
-
-    async def close(self) -> None:
-        self.close_now()
-
-    def host_shutdown(self) -> None:
-        """The server is going away: for the engine the peer's connection closed."""
-        self._finish("transport close")
-        self.close_now(1012)
-
-    def close_now(self, code: int = 1000, reason: str = "") -> None:
-        """Send a close frame; the TCP connection ends on the peer's answer or soon after."""
-        self._finish("server close")
-        if self._close_sent or self._lost:
-            return
-        self._close_sent = True
-        self._host.close_sent = True  # uvicorn's shutdown then only closes the transport
-        transport = self._transport
-        transport.write(encode_close(code, reason))
-        # unsent data (a peer that stopped reading) would keep a plain close() waiting
-        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
-
-    # -- asyncio.Protocol -----------------------------------------------------------------
-    def data_received(self, data: bytes) -> None:
-        try:
-            text = self._reader.feed_text(data)
-            if text is not None:  # one whole text frame: the usual message
-                if self._queue or self._on_frame is None or self.blocked:
-                    self._queue.append(text)
-                    self._pump()
-                elif self._reason is None:
-                    self._dispatch(text)
-                return
-            items = self._reader.feed(data)
-        except WebSocketError as exc:
-            logger.warning("websocket protocol error from %s: %s (closing)", self.name,
-                           exc.reason)
-            self._fail(exc.code)
-            return
-        queue = self._queue
-        for item in items:
-            kind = item.__class__
-            if kind is str or kind is bytes:
-                queue.append(item)  # type: ignore[arg-type]
-            elif kind is Ping:
-                if not self._close_sent:
-                    self._transport.write(encode_pong(item.payload))  # type: ignore[union-attr]
-            else:  # the close frame: answered once the messages before it are handled
-                self._closing = item  # type: ignore[assignment]
-                break
-        self._pump()
-
-    def eof_received(self) -> bool | None:
-        return None  # the transport closes itself
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = True
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
-        self._finish("transport close")
-        self._host.connection_lost(exc)  # uvicorn forgets the connection
-
-    def pause_writing(self) -> None:
-        self._host.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._host.resume_writing()
-
-    # -- internals ------------------------------------------------------------------------
-    def _pump(self) -> None:
-        """Hand queued messages over, in order, while nobody is waiting on one."""
-        queue = self._queue
-        if self._on_frame is None:  # receive() mode: receive() returns what came first
-            waiter = self._waiter
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
-            if len(queue) >= _QUEUE_PAUSE:
-                self._pause()
-            if self._closing is not None:
-                self._peer_closed(self._closing)
-            return
-        while queue and not self.blocked and self._reason is None:
-            self._dispatch(queue.pop(0))
-        if self._reason is not None:
-            queue.clear()
-        elif self._paused and not self.blocked:
-            self._resume()
-        if self._closing is not None and not queue and not self.blocked:
-            self._peer_closed(self._closing)
-
-    def _dispatch(self, message: str | bytes) -> None:
-        """Run the engine's handler for one message, inline up to its first real wait."""
-        coro = self._on_frame(message)  # type: ignore[misc]
-        try:
-            yielded = self._context.run(coro.send, None)
-        except StopIteration as stop:
-            if stop.value is not None:
-                self._finish(stop.value)
-            return
-        except Exception:
-            logger.exception("websocket message handler failed for %s", self.name)
-            self._finish("transport error")
-            return
-        # it waits: reading pauses until it is done, so later messages keep their order
-        self.blocked = True
-        self._pause()
-        task = self._context.run(asyncio.ensure_future, continue_started(coro, yielded))
-        task.add_done_callback(self._unblocked)
-
-    def _unblocked(self, task: asyncio.Future[str | None]) -> None:
-        self.blocked = False
-        if task.cancelled():
-            self._finish("transport error")
-            return
-        exc = task.exception()
-        if exc is not None:
-            logger.error("websocket message handler failed for %s", self.name, exc_info=exc)
-            self._finish("transport error")
-            return
-        reason = task.result()
-        if reason is not None:
-            self._finish(reason)
-        self._pump()
-
-    def _pause(self) -> None:
-        if not self._paused and not self._lost:
-            self._paused = True
-            self._transport.pause_reading()
-
-    def _resume(self) -> None:
-        if self._paused and not self._lost:
-            self._paused = False
-            self._transport.resume_reading()
-
-    def _finish(self, reason: str) -> None:
-        if self._reason is None:
-            self._reason = reason
-        done = self._done
-        if done is not None and not done.done():
-            done.set_result(self._reason)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _peer_closed(self, frame: Close) -> None:
-        self._closing = None
-        transport = self._transport
-        if not self._close_sent:
-            self._close_sent = True
-            self._host.close_sent = True
-            code = frame.code if frame.code != 1005 else 1000
-            transport.write(encode_close(code))
-        transport.close()
-        self._finish("transport close")
-
-    def _fail(self, code: int) -> None:
-        transport = self._transport
-        if not self._close_sent:
-            self._close_sent = True
-            self._host.close_sent = True
-            transport.write(encode_close(code))
-        transport.close()
-        self._finish("transport error")

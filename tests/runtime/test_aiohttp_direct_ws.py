@@ -207,11 +207,11 @@ def test_js_client_without_compression_is_taken_over(served: AiohttpServed,
 
 @pytest.mark.parametrize("transport", ["websocket", "upgrade"])
 def test_js_client_with_its_default_options(served: AiohttpServed, transport: str) -> None:
-    """socket.io-client in node offers permessage-deflate (as browsers do) and aiohttp
-    accepts it: such a connection keeps aiohttp's codec and works."""
+    """socket.io-client in node offers permessage-deflate (as browsers do) and we accept
+    it: such a connection is taken over too (we inflate and deflate), and works."""
     result, direct = _node(served, transport, None)
     assert "permessage-deflate" in result["extensions"]
-    assert not direct
+    assert direct
 
 
 def _eio_text(ws: Any) -> str:
@@ -222,8 +222,8 @@ def _eio_text(ws: Any) -> str:
         ws.send("3")
 
 
-def test_permessage_deflate_client_keeps_aiohttps_path(served: AiohttpServed,
-                                                      bystander: Bystander) -> None:
+def test_permessage_deflate_client_is_taken_over(served: AiohttpServed,
+                                                 bystander: Bystander) -> None:
     url = served.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
     with websockets.sync.client.connect(url, compression="deflate") as ws:
         assert "permessage-deflate" in (ws.response.headers.get("Sec-WebSocket-Extensions")
@@ -231,7 +231,7 @@ def test_permessage_deflate_client_keeps_aiohttps_path(served: AiohttpServed,
         assert _eio_text(ws).startswith("0{")
         ws.send("40")
         sid = json.loads(_eio_text(ws)[2:])["sid"]
-        assert not served.is_direct(sid)
+        assert served.is_direct(sid)
         big = "z" * 50000
         ws.send(f'421["echo","{big}"]')
         assert _eio_text(ws) == f'431["{big}"]'

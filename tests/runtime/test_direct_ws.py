@@ -143,11 +143,11 @@ def test_js_client_without_compression_is_taken_over(served: Served, transport: 
 @pytest.mark.parametrize("transport", ["websocket", "upgrade"])
 def test_js_client_with_its_default_options(served: Served, transport: str) -> None:
     """socket.io-client in node offers permessage-deflate by default (as browsers do), and
-    uvicorn accepts it by default: such a connection keeps uvicorn's codec (no takeover)
-    and works."""
+    uvicorn accepts it by default: such a connection is taken over too (we inflate and
+    deflate), and works."""
     result, direct = _node_result(served, transport, None)
     assert "permessage-deflate" in result["extensions"]
-    assert not direct
+    assert direct
 
 
 # -- 3. fallbacks -------------------------------------------------------------------------
@@ -161,8 +161,7 @@ def _eio_text(ws: Any) -> str:
         return str(message)
 
 
-def test_permessage_deflate_client_keeps_the_asgi_path(served: Served,
-                                                       bystander: Bystander) -> None:
+def test_permessage_deflate_client_is_taken_over(served: Served, bystander: Bystander) -> None:
     url = served.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
     with websockets.sync.client.connect(url, compression="deflate") as ws:
         assert "permessage-deflate" in (ws.response.headers.get("Sec-WebSocket-Extensions")
@@ -170,7 +169,7 @@ def test_permessage_deflate_client_keeps_the_asgi_path(served: Served,
         assert _eio_text(ws).startswith("0{")
         ws.send("40")
         sid = json.loads(_eio_text(ws)[2:])["sid"]
-        assert not served.is_direct(sid)
+        assert served.is_direct(sid)
         big = "z" * 50000  # compressed on the wire both ways
         ws.send(f'421["echo","{big}"]')
         assert _eio_text(ws) == f'431["{big}"]'

@@ -3,16 +3,21 @@
 Used by the direct websocket path (``runtime/asgi_direct.py``): once a host has completed
 the websocket handshake, we read and write frames on its transport ourselves instead of
 going through the host's per-message layers. Only what a server needs: client frames are
-masked, no extension is negotiated (the direct path is only taken without
-permessage-deflate), fragmented messages are reassembled up to a size limit.
+masked, fragmented messages are reassembled up to a size limit, and the one extension is
+permessage-deflate (given an :class:`~.wsdeflate.Inflater`, compressed messages are
+inflated; the outbound side is :class:`~.wsdeflate.Deflater`).
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ...errors import RemoteProtocolError
+
+if TYPE_CHECKING:
+    from .wsdeflate import Inflater
 
 _c_apply_mask: Callable[[Any, Any], bytes] | None
 try:  # a C implementation ships with the ``websockets`` package most ASGI servers use
@@ -131,17 +136,22 @@ class FrameReader:
     :class:`Close`; raises :class:`WebSocketError` on a protocol violation.
 
     ``max_size`` bounds one message (a fragmented one as a whole); a frame announcing more
-    is refused from its header, before its payload is buffered.
+    is refused from its header, before its payload is buffered. With an ``inflater``
+    (permessage-deflate negotiated) a message with RSV1 set is inflated, to ``max_size``
+    at most as well.
     """
 
-    __slots__ = ("_buffer", "_max_size", "_fragments", "_fragment_op", "_fragment_size")
+    __slots__ = ("_buffer", "_max_size", "_fragments", "_fragment_op", "_fragment_size",
+                 "_inflater", "_fragment_compressed")
 
-    def __init__(self, max_size: int) -> None:  # noqa: D107
+    def __init__(self, max_size: int, inflater: Inflater | None = None) -> None:  # noqa: D107
         self._buffer = bytearray()
         self._max_size = max_size
         self._fragments: list[bytes] = []
         self._fragment_op = 0
         self._fragment_size = 0
+        self._inflater = inflater
+        self._fragment_compressed = False
 
     def feed_text(self, data: bytes) -> str | None:
         """The common case, quickly: ``data`` is exactly one whole text frame and nothing
@@ -179,7 +189,7 @@ class FrameReader:
             first = view[pos]
             second = view[pos + 1]
             if first & 0x70:
-                raise WebSocketError(CLOSE_PROTOCOL_ERROR, "reserved bits set")
+                self._check_reserved(first)
             if not second & 0x80:
                 raise WebSocketError(CLOSE_PROTOCOL_ERROR, "unmasked client frame")
             opcode = first & 0x0F
@@ -210,11 +220,14 @@ class FrameReader:
                 if self._fragment_op:
                     raise WebSocketError(CLOSE_PROTOCOL_ERROR, "message inside a fragmented one")
                 if first & 0x80:
+                    if first & 0x40:
+                        payload = self._inflate(payload)
                     out.append(_message(opcode, payload))
                 else:
                     self._fragment_op = opcode
                     self._fragments = [payload]
                     self._fragment_size = length
+                    self._fragment_compressed = bool(first & 0x40)
             elif opcode == OP_CONTINUATION:
                 if not self._fragment_op:
                     raise WebSocketError(CLOSE_PROTOCOL_ERROR, "continuation without a message")
@@ -222,6 +235,9 @@ class FrameReader:
                 self._fragment_size += length
                 if first & 0x80:
                     whole = b"".join(self._fragments)
+                    if self._fragment_compressed:
+                        self._fragment_compressed = False
+                        whole = self._inflate(whole)
                     out.append(_message(self._fragment_op, whole))
                     self._fragments = []
                     self._fragment_op = 0
@@ -239,6 +255,28 @@ class FrameReader:
         elif pos < end:
             buffer += view[pos:]
         return out
+
+    def _check_reserved(self, first: int) -> None:
+        """RSV1 is allowed on the first frame of a data message with permessage-deflate;
+        any other reserved bit is a protocol error."""
+        if first & 0x30 or self._inflater is None:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, "reserved bits set")
+        opcode = first & 0x0F
+        if opcode == OP_CONTINUATION:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, "RSV1 set on a continuation frame")
+        if opcode != OP_TEXT and opcode != OP_BINARY:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR, "RSV1 set on a control frame")
+
+    def _inflate(self, payload: bytes) -> bytes:
+        try:
+            data = self._inflater.inflate(payload, self._max_size)  # type: ignore[union-attr]
+        except zlib.error:
+            raise WebSocketError(CLOSE_INVALID_DATA, "invalid compressed data") from None
+        if data is None:
+            raise WebSocketError(CLOSE_TOO_BIG,
+                                 "message over the size limit once inflated "
+                                 "(max_http_buffer_size)")
+        return data
 
 
 def _message(opcode: int, payload: bytes) -> str | bytes:
