@@ -34,12 +34,16 @@ def start(mode: str, port: int) -> ServerProcess:
     return ServerProcess(f"restart-{mode}", argv, env=child_env(SIO_PORT=str(port)))
 
 
-def wait_for_connects(url: str, count: int) -> None:
+def wait_for_connects(url: str, count: int, transport: str) -> None:
+    """Until ``count`` sockets (the observer's included) are connected and, for the
+    ``upgrade`` transport, upgraded: the scenario waits for its first engine's upgrade, which
+    never completes if the server is stopped between "2probe" and "5"."""
+    counter = "websocket_count" if transport == "upgrade" else "connect_count"
     observer = peer.Client(reconnection=False)
     observer.connect(url, transports=["websocket"], wait_timeout=10)
     try:
         deadline = time.monotonic() + 15
-        while observer.call("connect_count", timeout=10) < count:
+        while observer.call(counter, timeout=10) < count:
             assert time.monotonic() < deadline, "the JS client never connected"
             time.sleep(0.05)
     finally:
@@ -54,7 +58,7 @@ def test_client_reconnects_after_server_restart(node: str, mode: str, transport:
     proc = start_js(node, first.url, transport, ["reconnect"])
     second = None
     try:
-        wait_for_connects(first.url, 2)  # the JS client and the observer
+        wait_for_connects(first.url, 2, transport)  # the JS client and the observer
         first.stop()
         second = start(mode, port)
         r = scenario_result(finish_js(proc), "reconnect", second)

@@ -230,6 +230,19 @@ def register(sio: Any, api: Api, refused: type[Exception]) -> None:
     async def connect_count(sid: str) -> int:
         return sum(log.count("ok") for log in list(CONNECTS.values()))
 
+    @on("websocket_count")
+    async def websocket_count(sid: str) -> int:
+        """Connected sockets on the websocket transport (an upgrade finished)."""
+        count = 0
+        for other, log in list(CONNECTS.items()):
+            if "ok" not in log or other in DISCONNECTS:
+                continue
+            try:
+                count += api.transport(other) == "websocket"
+            except Exception:  # gone meanwhile
+                pass
+        return count
+
     @on("get_log")
     async def get_log(sid: str, target: str) -> Any:
         return {"connect": CONNECTS.get(target, []), "disconnect": DISCONNECTS.get(target, [])}
