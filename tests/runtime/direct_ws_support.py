@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import struct
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +57,12 @@ class Served:
 
     def is_direct(self, sid: str) -> bool:
         return self.record(sid).direct is not None
+
+    def websocket(self, sid: str) -> Any:
+        """The DirectWebSocket serving ``sid`` (None on the host's own path): the engine's
+        writer is its bound ``write``."""
+        direct = self.record(sid).direct
+        return None if direct is None else direct.__self__
 
     def connections(self) -> int:
         """Connections uvicorn still counts as open (its graceful shutdown waits for them)."""
@@ -144,6 +152,57 @@ def serve(options: dict[str, Any] | None = None, **uvicorn_kwargs: Any) -> Itera
             loop.close()
 
 
+@dataclass
+class AiohttpServed(Served):
+    runner: Any = None
+
+    def connections(self) -> int:
+        """Connections aiohttp still counts as open (its shutdown waits for them)."""
+        return len(self.runner.server.connections) if self.runner.server else 0
+
+
+@contextlib.contextmanager
+def serve_aiohttp(options: dict[str, Any] | None = None, *,
+                  tls: ssl.SSLContext | None = None,
+                  on_prepare: Any = None, **runner_kwargs: Any) -> Iterator[AiohttpServed]:
+    """Our AsyncServer attached to an aiohttp app, in a thread with its own loop."""
+    from aiohttp import web
+
+    sio = socketio.AsyncServer(async_mode="aiohttp", **{**OPTIONS, **(options or {})})
+    app = web.Application()
+    if on_prepare is not None:
+        app.on_response_prepare.append(on_prepare)
+    sio.attach(app)
+    loop = asyncio.new_event_loop()
+    port = free_port()
+    runner = web.AppRunner(app, access_log=None, **runner_kwargs)
+    served = AiohttpServed(sio=sio, server=None, loop=loop, port=port, runner=runner,
+                           scheme="https" if tls is not None else "http")
+    install(sio, served)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
+
+    try:
+        served.run(start())
+        yield served
+    finally:
+        if runner.server is not None:
+            with contextlib.suppress(Exception):
+                served.run(runner.cleanup(), timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(15)
+        if not thread.is_alive():
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.close()
+
+
 def stop(served: Served, timeout: float = 15) -> float:
     """uvicorn's graceful shutdown; returns the seconds it took (fails past ``timeout``)."""
     start = time.monotonic()
@@ -155,10 +214,11 @@ def stop(served: Served, timeout: float = 15) -> float:
 # -- a websocket spoken byte by byte -----------------------------------------------------
 
 def client_frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True,
-                 length: int | None = None) -> bytes:
-    """One frame as a client puts it on the wire (``length`` overrides the announced one)."""
+                 length: int | None = None, rsv: int = 0) -> bytes:
+    """One frame as a client puts it on the wire (``length`` overrides the announced one;
+    ``rsv`` 4 is RSV1, the permessage-deflate bit)."""
     announced = len(payload) if length is None else length
-    head = bytes([(0x80 if fin else 0) | opcode])
+    head = bytes([(0x80 if fin else 0) | (rsv << 4) | opcode])
     bit = 0x80 if masked else 0
     if announced < 126:
         head += bytes([bit | announced])
@@ -204,6 +264,12 @@ class RawWS:
         head, _, self.buffer = data.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101"), head
         self.response_head = head.decode("latin-1")
+        #: permessage-deflate negotiated: server frames with RSV1 are inflated (a client
+        #: keeping its context, RFC 7692's default), ``compressed`` tells the last one's
+        self.deflate = "permessage-deflate" in self.response_head.lower()
+        self.compressed = False
+        self.wire_length = 0
+        self._inflater = zlib.decompressobj(-15)
         self.sid = ""
         if upgrade_sid is not None:
             self.eio_sid = upgrade_sid
@@ -235,13 +301,20 @@ class RawWS:
     def read_frame(self) -> tuple[int, bytes]:
         b0, b1 = self._need(2)
         assert not b1 & 0x80, "a server frame must not be masked"
-        assert not b0 & 0x70, "no extension was negotiated"
+        assert not b0 & 0x30, "RSV2/RSV3 set"
+        assert self.deflate or not b0 & 0x40, "RSV1 set without permessage-deflate"
         length = b1 & 0x7F
         if length == 126:
             length = struct.unpack(">H", self._need(2))[0]
         elif length == 127:
             length = struct.unpack(">Q", self._need(8))[0]
-        return b0 & 0x0F, self._need(length)
+        payload = self._need(length)
+        self.wire_length = length  # of the last frame's payload, as sent
+        self.compressed = bool(b0 & 0x40)
+        if self.compressed:
+            assert b0 & 0x80 and b0 & 0x0F in (1, 2), "RSV1 on a fragment or control frame"
+            payload = self._inflater.decompress(payload + b"\x00\x00\xff\xff")
+        return b0 & 0x0F, payload
 
     def read_text(self) -> str:
         """The next text message, answering Engine.IO pings on the way."""

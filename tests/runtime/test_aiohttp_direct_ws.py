@@ -9,7 +9,6 @@ counts. The clients and the byte-level websocket come from direct_ws_support.py.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import shutil
@@ -20,7 +19,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,64 +27,20 @@ import requests
 import socketio as reference  # python-socketio: the test peer
 import websockets.sync.client
 
-import sio_integrations as socketio
 from sio_integrations.runtime.logs import warning_limiter
 
 from .client_node import need
-from .direct_ws_support import OPTIONS, NodeClient, RawWS, Served, client_frame, install
-from .live import free_port, wait_until
+from .direct_ws_support import (
+    AiohttpServed,
+    NodeClient,
+    RawWS,
+    Served,
+    client_frame,
+)
+from .direct_ws_support import serve_aiohttp as serve
+from .live import wait_until
 
 TRANSPORTS = {"websocket": ["websocket"], "upgrade": ["polling", "websocket"]}
-
-
-@dataclass
-class AiohttpServed(Served):
-    runner: Any = None
-
-    def connections(self) -> int:
-        """Connections aiohttp still counts as open (its shutdown waits for them)."""
-        return len(self.runner.server.connections) if self.runner.server else 0
-
-
-@contextlib.contextmanager
-def serve(options: dict[str, Any] | None = None, *, tls: ssl.SSLContext | None = None,
-          on_prepare: Any = None, **runner_kwargs: Any) -> Iterator[AiohttpServed]:
-    """Our AsyncServer attached to an aiohttp app, in a thread with its own loop."""
-    from aiohttp import web
-
-    sio = socketio.AsyncServer(async_mode="aiohttp", **{**OPTIONS, **(options or {})})
-    app = web.Application()
-    if on_prepare is not None:
-        app.on_response_prepare.append(on_prepare)
-    sio.attach(app)
-    loop = asyncio.new_event_loop()
-    port = free_port()
-    runner = web.AppRunner(app, access_log=None, **runner_kwargs)
-    served = AiohttpServed(sio=sio, server=None, loop=loop, port=port, runner=runner,
-                           scheme="https" if tls is not None else "http")
-    install(sio, served)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    async def start() -> None:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
-
-    try:
-        served.run(start())
-        yield served
-    finally:
-        if runner.server is not None:
-            with contextlib.suppress(Exception):
-                served.run(runner.cleanup(), timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(15)
-        if not thread.is_alive():
-            tasks = asyncio.all_tasks(loop)
-            for task in tasks:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-            loop.close()
 
 
 def stop(served: AiohttpServed, timeout: float = 20) -> float:
@@ -188,12 +142,16 @@ def _node(served: Served, transport: str, deflate: Any) -> tuple[dict[str, Any],
     node = NodeClient(served.url, TRANSPORTS[transport], per_message_deflate=deflate)
     try:
         result = node.result()
-        direct = served.is_direct(result["sid"])
+        ws = served.websocket(result["sid"])
+        direct = ws is not None
+        # DeflateWebSocket when permessage-deflate was negotiated
+        kind = type(ws).__name__
     finally:
         node.finish()
     assert result["transport"] == "websocket"
     assert result["echoes"] == ["héllo", {"n": 1, "big": "y" * 5000}, [1, 2, 3]]
     assert result["news"] == ["from-js"]
+    result["websocket"] = kind
     return result, direct
 
 
@@ -202,7 +160,7 @@ def test_js_client_without_compression_is_taken_over(served: AiohttpServed,
                                                      transport: str) -> None:
     result, direct = _node(served, transport, False)
     assert result["extensions"] == ""
-    assert direct
+    assert direct and result["websocket"] == "DirectWebSocket"
 
 
 @pytest.mark.parametrize("transport", ["websocket", "upgrade"])
@@ -211,7 +169,7 @@ def test_js_client_with_its_default_options(served: AiohttpServed, transport: st
     it: such a connection is taken over too (we inflate and deflate), and works."""
     result, direct = _node(served, transport, None)
     assert "permessage-deflate" in result["extensions"]
-    assert direct
+    assert direct and result["websocket"] == "DeflateWebSocket"
 
 
 def _eio_text(ws: Any) -> str:

@@ -122,7 +122,10 @@ def _node_result(served: Served, transport: str, deflate: Any) -> tuple[dict[str
     node = NodeClient(served.url, TRANSPORTS[transport], per_message_deflate=deflate)
     try:
         result = node.result()
-        direct = served.is_direct(result["sid"])
+        ws = served.websocket(result["sid"])
+        direct = ws is not None
+        # DeflateWebSocket when permessage-deflate was negotiated
+        kind = type(ws).__name__
     finally:
         node.finish()
     assert result["transport"] == "websocket"
@@ -130,6 +133,7 @@ def _node_result(served: Served, transport: str, deflate: Any) -> tuple[dict[str
     assert result["echoes"][1] == {"n": 1, "big": "y" * 5000}
     assert result["echoes"][2] == [1, 2, 3]
     assert result["news"] == ["from-js"]
+    result["websocket"] = kind
     return result, direct
 
 
@@ -137,7 +141,7 @@ def _node_result(served: Served, transport: str, deflate: Any) -> tuple[dict[str
 def test_js_client_without_compression_is_taken_over(served: Served, transport: str) -> None:
     result, direct = _node_result(served, transport, False)
     assert result["extensions"] == ""
-    assert direct
+    assert direct and result["websocket"] == "DirectWebSocket"
 
 
 @pytest.mark.parametrize("transport", ["websocket", "upgrade"])
@@ -147,7 +151,7 @@ def test_js_client_with_its_default_options(served: Served, transport: str) -> N
     deflate), and works."""
     result, direct = _node_result(served, transport, None)
     assert "permessage-deflate" in result["extensions"]
-    assert direct
+    assert direct and result["websocket"] == "DeflateWebSocket"
 
 
 # -- 3. fallbacks -------------------------------------------------------------------------

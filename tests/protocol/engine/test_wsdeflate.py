@@ -213,6 +213,16 @@ def test_large_text_is_compressed_within_the_window(wbits: int) -> None:
     assert len(Deflater(wbits).frame(message)) < len(message) / 3
 
 
+def test_the_window_bounds_the_back_references() -> None:
+    """zlib would inflate a too-distant reference that is still in its output, so the
+    size is what shows the window: repeats 1,600 bytes apart fit in 15 bits, not 10."""
+    block = os.urandom(800).hex()
+    narrow = Deflater(10).frame(block * 3)
+    wide = Deflater(15).frame(block * 3)
+    assert len(narrow) > 2 * len(wide)
+    assert inflate_frame(narrow, 10)[2].decode() == block * 3
+
+
 def test_a_window_of_8_bits_is_never_compressed() -> None:
     """zlib cannot compress raw deflate with 8 bits: such a peer gets plain frames."""
     message = chat(100)
