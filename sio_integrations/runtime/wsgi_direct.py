@@ -47,6 +47,7 @@ from ..protocol.engine.wsframes import (
     encode_pong,
     encode_text,
 )
+from .workers import forget_jobs_started_here, wait_for_jobs_started_here
 from .wsgi_flusher import flusher
 
 __all__ = ["CLOSE_TIMEOUT", "NOT_DIRECT", "SEND_TIMEOUT", "SyncDirectWebSocket", "serve"]
@@ -201,6 +202,7 @@ class SyncDirectWebSocket:
         ``on_frame`` returns a close reason to end the session, else None. Returns the
         reason the connection ended with.
         """
+        forget_jobs_started_here()  # a reused thread: the jobs of its last connection
         queue = self._queue
         while queue and self._reason is None:  # read before the engine took over
             self._dispatch(on_frame, queue.popleft())
@@ -314,6 +316,11 @@ class SyncDirectWebSocket:
                 if not self._close_sent and not self._released:
                     self._locked_write(encode_pong(item.payload))  # type: ignore[union-attr]
         else:
+            if on_frame is not None:
+                # the events read before the close frame may be handled on worker threads
+                # (the Socket.IO server's drain): their replies go out before our close
+                # frame, which ends the session (bounded: a handler may wait for the peer)
+                wait_for_jobs_started_here(CLOSE_TIMEOUT)
             self._peer_close(item)  # type: ignore[arg-type]
 
     def _dispatch(self, on_frame: FrameHandler, message: str | bytes) -> None:

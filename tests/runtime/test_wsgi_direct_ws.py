@@ -37,6 +37,7 @@ class Served:
     port: int
     disconnects: list[tuple[str, str]] = field(default_factory=list)
     connects: list[str] = field(default_factory=list)
+    gate: threading.Event = field(default_factory=threading.Event)  # gated_echo waits on it
 
     @property
     def url(self) -> str:
@@ -69,6 +70,11 @@ def install(sio: Any, served: Served) -> None:
     @sio.event  # type: ignore[untyped-decorator]
     def echo(sid: str, *args: Any) -> Any:
         return args[0] if len(args) == 1 else tuple(args)
+
+    @sio.event  # type: ignore[untyped-decorator]
+    def gated_echo(sid: str, data: Any) -> Any:
+        served.gate.wait(20)
+        return data
 
     @sio.event  # type: ignore[untyped-decorator]
     def bcast(sid: str, data: Any) -> str:
@@ -115,7 +121,7 @@ def serve(options: dict[str, Any] | None = None, *, direct: bool = True) -> Iter
     from werkzeug.serving import make_server
 
     sio = socketio.Server(async_mode="threading", **{**OPTIONS, **(options or {})})
-    sio.eio.driver.direct_websockets = direct  # opt-in while the upgrade stall is open
+    sio.eio.driver.direct_websockets = direct
     server = make_server("127.0.0.1", 0, socketio.WSGIApp(sio), threaded=True)
     served = Served(sio=sio, port=server.server_address[1])
     install(sio, served)
@@ -443,15 +449,51 @@ def test_message_over_max_http_buffer_size(served: Served, raw: RawWS) -> None:
     assert served.reason(raw.sid) == "transport error"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "threading mode: the client's events are handled on a worker thread while the reader "
-    "thread answers the peer's close frame at once, so an ack written after that is lost "
-    "(the asyncio direct path handles them inline first); a race, hence not strict"))
 def test_messages_before_the_close_frame_are_handled(served: Served, raw: RawWS) -> None:
+    """The events come in the same read as the close frame: their handlers run on a worker
+    thread, and the reader waits for them before it answers the close (their acks first)."""
     raw.send(client_frame(1, b'429["echo","last"]') + client_frame(8, struct.pack(">H", 1000)))
     assert raw.read_text() == '439["last"]'
     assert raw.read_close() == 1000
     assert raw.eof()
+
+
+def test_close_frame_is_answered_after_the_handlers_of_earlier_events(
+        served: Served, raw: RawWS) -> None:
+    """Forced interleaving: the handler is held until the reader, past the close frame,
+    waits for it; its ack still comes before our close frame."""
+    pool = served.sio.eio.backend._pool
+    served.gate.clear()
+    try:
+        raw.send(client_frame(1, b'421["gated_echo","held"]')
+                 + client_frame(8, struct.pack(">H", 1000)))
+        wait_until(lambda: getattr(pool, "_waiters", 0) > 0, 10,
+                   "the reader to wait for the handler")
+    finally:
+        served.gate.set()
+    assert raw.read_text() == '431["held"]'
+    assert raw.read_close() == 1000
+    assert raw.eof()
+    assert served.reason(raw.sid) == "transport close"
+
+
+def test_close_frame_waits_for_earlier_handlers_only_so_long(
+        served: Served, raw: RawWS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler that does not finish (it may wait for the peer) delays the close answer
+    by CLOSE_TIMEOUT at most."""
+    from sio_integrations.runtime import wsgi_direct
+
+    monkeypatch.setattr(wsgi_direct, "CLOSE_TIMEOUT", 0.2)
+    served.gate.clear()
+    try:
+        raw.send(client_frame(1, b'421["gated_echo","held"]')
+                 + client_frame(8, struct.pack(">H", 1000)))
+        assert raw.read_close(timeout=10) == 1000
+        assert not served.gate.is_set()  # answered while the handler was still held
+        assert raw.eof()
+    finally:
+        served.gate.set()
+    assert served.reason(raw.sid) == "transport close"
 
 
 # -- 4. many writers, slow readers ---------------------------------------------------------
