@@ -146,7 +146,16 @@ class DirectWebSocket(asyncio.Protocol):
         else:
             wire = encode_text(data) if isinstance(data, str) else encode_binary(data)
             _last = (data, wire)
-        return self._put(wire)
+        # _put's lines, inlined: this is the hot path of every plain connection
+        if self._close_sent or self._lost:
+            return True
+        transport = self._transport
+        transport.write(wire)
+        self._written += len(wire)
+        behind = transport.get_write_buffer_size()
+        if behind <= self._limit:
+            return True
+        return self._behind(behind)
 
     def _put(self, wire: bytes) -> bool:
         """Write one frame; False: the peer is too far behind (see direct_writer)."""
@@ -158,6 +167,10 @@ class DirectWebSocket(asyncio.Protocol):
         behind = transport.get_write_buffer_size()
         if behind <= self._limit:
             return True
+        return self._behind(behind)
+
+    def _behind(self, behind: int) -> bool:
+        """The slow-consumer policy, once ``behind`` bytes are unsent past the limit."""
         if behind > self._limit * HARD_CAP:
             return False
         if self._watch is None:
