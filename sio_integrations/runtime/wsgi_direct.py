@@ -316,7 +316,7 @@ class SyncDirectWebSocket:
                 if not self._close_sent and not self._released:
                     self._locked_write(encode_pong(item.payload))  # type: ignore[union-attr]
         else:
-            if on_frame is not None:
+            if on_frame is not None and not self._close_sent:
                 # the events read before the close frame may be handled on worker threads
                 # (the Socket.IO server's drain): their replies go out before our close
                 # frame, which ends the session (bounded: a handler may wait for the peer)

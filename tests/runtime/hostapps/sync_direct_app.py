@@ -8,7 +8,7 @@ from typing import Any
 import sio_integrations as socketio
 
 sio = socketio.Server(async_mode="threading", ping_interval=20, ping_timeout=20)
-sio.eio.driver.direct_websockets = True  # opt-in (see SyncDriver.direct_websockets)
+sio.eio.driver.direct_websockets = True  # the default; explicit, as the test checks it
 
 
 @sio.event  # type: ignore[untyped-decorator]
