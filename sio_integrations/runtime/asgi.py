@@ -18,7 +18,7 @@ from types import CoroutineType
 from typing import Any, Protocol
 
 from .asgi_direct import DirectWebSocket, take_over
-from .asgi_http import respond_now
+from .asgi_http import DisconnectWatch, respond_now
 from .drivers import AsyncDriver, AsyncWebSocket, Environ, Headers, _ServerAdapter
 from .eager import continue_started
 from .static import resolve_static
@@ -243,6 +243,13 @@ class ASGIDriver(AsyncDriver):
         # not there yet: read_body finishes this receive() (a plain value in the environ,
         # so nothing warns when the request is refused before its body is read)
         environ[_FIRST_KEY] = (coro, yielded)
+
+    def watch_disconnect(
+        self, environ: Environ, on_gone: Callable[[], object]
+    ) -> DisconnectWatch | None:
+        """Watch a waiting long-polling GET: ``on_gone()`` when its client disconnects
+        (the engine stops the watch before it answers)."""
+        return DisconnectWatch(environ["asgi.receive"], on_gone)
 
     def is_websocket(self, environ: Environ) -> bool:
         return bool(environ["asgi.scope"]["type"] == "websocket")

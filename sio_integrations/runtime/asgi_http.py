@@ -10,12 +10,18 @@ response (access log line, keep-alive, pipelined requests, the keep-alive timer)
 Whenever anything is unusual (another server or protocol class, a paused or closed
 connection, a HEAD request, a header uvicorn would refuse) it returns False and the caller
 sends the usual ASGI messages.
+
+:class:`DisconnectWatch` is how a waiting long-polling GET learns that its client left
+(any ASGI server): it follows ``receive()`` until ``http.disconnect``, without a task.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
+
+from .backends import Follower
 
 # header blocks already built, for uvicorn's current default headers (it renews that list,
 # with its date header, every second: the cache starts over then)
@@ -113,3 +119,68 @@ def _status_lines() -> dict[int, bytes]:
 
 
 _STATUS_LINES = _status_lines()
+
+
+class DisconnectWatch:
+    """Follows ``receive()`` of a waiting request until the client disconnects.
+
+    ``on_gone()`` is called (once) when ``http.disconnect`` arrives; the request message
+    itself (a GET has an empty body) is read and dropped. No task: the receive coroutine
+    is stepped from its futures' callbacks (:class:`~.backends.Follower`), and
+    :meth:`stop` closes it, so nothing stays registered with the host afterwards.
+    """
+
+    __slots__ = ("_receive", "_on_gone", "_follower", "_again", "_starting", "gone")
+
+    def __init__(self, receive: Callable[[], Any], on_gone: Callable[[], object]) -> None:
+        self._receive = receive
+        self._on_gone = on_gone
+        self._follower: Follower | None = None
+        self._again = False
+        self._starting = False
+        self.gone = False
+        self._follow()
+
+    def _follow(self) -> None:
+        while True:  # (a loop, not recursion, for messages that arrive at once)
+            self._again = False
+            self._starting = True
+            try:
+                self._follower = Follower(self._receive(), self._received)
+            except Exception:  # a receive we cannot follow: no watch (the ping ends the GET)
+                self._follower = None
+                return
+            finally:
+                self._starting = False
+            if not self._again:
+                return
+
+    def _received(self, ok: bool, message: Any) -> None:
+        self._follower = None
+        if not ok or message.__class__ is not dict:
+            return  # receive() failed: nothing to watch any more (not a disconnect)
+        kind = message.get("type")
+        if kind == "http.request":  # the request (or a piece of its body): read on
+            if self._starting:
+                self._again = True
+            else:
+                self._follow()
+        elif kind == "http.disconnect":
+            self.gone = True
+            self._on_gone()
+
+    def check(self) -> bool:
+        """Whether the client is gone, counting a disconnect the host has already
+        signalled but whose callback has not run yet."""
+        follower = self._follower
+        if follower is not None:
+            follower.poll()
+        return self.gone
+
+    def stop(self) -> bool:
+        """Stop watching (the pending ``receive()`` is closed); whether the client left."""
+        follower, self._follower = self._follower, None
+        self._again = False
+        if follower is not None:
+            follower.close()
+        return self.gone

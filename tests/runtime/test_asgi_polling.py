@@ -41,6 +41,7 @@ class Response:
         self.status = 0
         self.headers: dict[bytes, bytes] = {}
         self.body = b""
+        self.complete = asyncio.Event()
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -48,6 +49,8 @@ class Response:
             self.headers = dict(message["headers"])
         else:
             self.body += message.get("body", b"")
+            if not message.get("more_body"):
+                self.complete.set()
 
 
 async def _request(app: Any, method: str, query: str, *,
@@ -62,6 +65,7 @@ async def _request(app: Any, method: str, query: str, *,
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
+        await response.complete.wait()  # as a server does: the client stays till the end
         return {"type": "http.disconnect"}
 
     hs = list(headers or BROWSER_HEADERS)

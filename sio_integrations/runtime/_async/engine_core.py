@@ -47,7 +47,8 @@ class _Client:
     __slots__ = (
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
-        "drain_task", "b64", "room", "busy", "queued", "direct", "overflowed",
+        "drain_task", "b64", "room", "busy", "queued", "direct", "overflowed", "poll_watch",
+        "poll_rival",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -75,6 +76,17 @@ class _Client:
         # is False when the peer is over max_send_buffer_size behind
         self.direct: Callable[[str | bytes], bool] | None = None
         self.overflowed = False  # the slow-consumer policy fired (once, whoever saw it)
+        # the disconnect watch of the waiting long-polling GET (hosts that offer one)
+        self.poll_watch: Any = None
+        # set when that GET's client leaves or it ends, for a newer GET that found it
+        self.poll_rival: Any = None
+
+    def poll_gone(self) -> None:
+        """The waiting long-polling GET's client left: end that GET now."""
+        self.poll_event.set()
+        rival = self.poll_rival
+        if rival is not None:
+            rival.set()
 
 
 class AsyncEngineCore:
@@ -117,6 +129,9 @@ class AsyncEngineCore:
         self._stop = self.backend.event()
         self._stopping = False
         self._last_frame: tuple[Any, str | bytes] = (None, "")  # see AsyncEngine.send
+        # tells a waiting long-polling GET that its client left (ASGI), else None
+        self._watch_disconnect: Callable[..., Any] | None = getattr(
+            self.driver, "watch_disconnect", None)
 
     async def _respond(
         self,

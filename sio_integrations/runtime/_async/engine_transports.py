@@ -34,6 +34,8 @@ from .engine_core import INBOX_LIMIT, AsyncEngineCore, _Client
 READY_BODY = "sio_integrations.body"
 _PAYLOAD_TYPE = ("Content-Type", eio_http.PAYLOAD_CONTENT_TYPE)
 _POST_TYPE = ("Content-Type", eio_http.POST_CONTENT_TYPE)
+#: how long a GET that finds another one waiting gives that one's client to turn out gone
+_TAKE_OVER_GRACE = 0.1
 
 
 class AsyncEngineTransports(AsyncEngineCore):
@@ -44,35 +46,83 @@ class AsyncEngineTransports(AsyncEngineCore):
         session = client.session
         with client.mutex:
             mode = session.begin_poll()
+        if isinstance(mode, RequestError) and client.poll_watch is not None:
+            mode = await self._take_over_poll(client, mode)
         if isinstance(mode, RequestError):
             return await self._refuse(environ, mode, client=client)
         if mode is PollMode.NOOP:
             return await self._payload(environ, [NOOP_FRAME])
+        watch = None
+        gone = False
         try:
             if not session.outbox and not client.closed:
+                if self._watch_disconnect is not None:
+                    # the GET ends as soon as its client leaves, not at the next ping
+                    watch = self._watch_disconnect(environ, client.poll_gone)
+                    client.poll_watch = watch
                 if self._service is not None:
                     # the heartbeat service pings this session, which ends the wait, every
                     # ping_interval (and closes it after ping_timeout without a pong):
-                    # sooner than _poll_timeout, so no timer of our own (on asyncio a
-                    # timed wait costs a task, a future and a timer per GET)
+                    # sooner than _poll_timeout, so no timer of our own
                     await client.poll_event.wait()
                 else:
                     await self.backend.wait_event(client.poll_event, self._poll_timeout)
+                if watch is not None:
+                    gone = watch.stop()
             with client.mutex:
                 client.poll_event.clear()
-                if session.upgrade is UpgradeState.UPGRADING and not client.closed:
-                    frames: list[str | bytes] = [NOOP_FRAME]  # the outbox goes to the websocket
+                if gone or client.poll_watch is not watch:
+                    # nobody reads this answer: the outbox waits for the client's next GET
+                    frames: list[str | bytes] = [NOOP_FRAME]
+                elif session.upgrade is UpgradeState.UPGRADING and not client.closed:
+                    frames = [NOOP_FRAME]  # the outbox goes to the websocket
                 else:
                     frames = session.take_outbox()
                     client.queued = 0
         finally:
-            session.end_poll()
-        if client.closed:
+            if watch is not None:
+                watch.stop()  # (cancelled while waiting)
+            with client.mutex:
+                if client.poll_watch is watch:  # (not when a newer GET took over)
+                    client.poll_watch = None
+                    session.end_poll()
+                rival = client.poll_rival
+            if rival is not None:  # a newer GET waits to see how this one ended
+                rival.set()
+        if client.closed and not gone:
             if session.close_reason == "client disconnect":
                 frames = frames or [NOOP_FRAME]
             else:
                 frames.append(CLOSE_FRAME)
         return await self._payload(environ, frames or [NOOP_FRAME])
+
+    async def _take_over_poll(self, client: _Client, refusal: RequestError
+                              ) -> PollMode | RequestError:
+        """``begin_poll`` for a GET that found another one waiting. That one no longer
+        counts if its client has left (then this is no overlap), but the disconnect may
+        have arrived and not been handled yet (a client that drops a poll and polls again
+        at once): it gets a moment (:data:`_TAKE_OVER_GRACE`) to turn out gone. If it is
+        still there, or ends otherwise, this GET overlaps it: refused."""
+        session = client.session
+        with client.mutex:
+            watch = client.poll_watch
+            if client.poll_rival is not None:  # a third GET: an overlap in any case
+                return refusal
+            rival = client.poll_rival = self.backend.event()
+        try:
+            if not watch.check():
+                # set when the waiting GET's client leaves or when that GET ends
+                await self.backend.wait_event(rival, _TAKE_OVER_GRACE)
+            with client.mutex:
+                if not watch.check():
+                    return refusal
+                if client.poll_watch is watch:  # (its GET has not run its clean-up yet)
+                    client.poll_watch = None
+                    session.end_poll()
+                client.poll_event.clear()  # (set to end that GET, which it did)
+                return session.begin_poll()
+        finally:
+            client.poll_rival = None
 
     async def _payload(self, environ: Environ, frames: list[str | bytes]) -> Any:
         if len(frames) == 1 and frames[0].__class__ is str:
@@ -332,3 +382,4 @@ class AsyncEngineTransports(AsyncEngineCore):
             self.logger.warning("Engine.IO bad packet from %s: OPEN from client", client.sid)
             return "parse error"
         return None
+
