@@ -21,8 +21,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .backends import Follower
-
 # header blocks already built, for uvicorn's current default headers (it renews that list,
 # with its date header, every second: the cache starts over then)
 _heads: dict[tuple[tuple[tuple[bytes, bytes], ...], bool], bytes | None] = {}
@@ -125,62 +123,85 @@ class DisconnectWatch:
     """Follows ``receive()`` of a waiting request until the client disconnects.
 
     ``on_gone()`` is called (once) when ``http.disconnect`` arrives; the request message
-    itself (a GET has an empty body) is read and dropped. No task: the receive coroutine
-    is stepped from its futures' callbacks (:class:`~.backends.Follower`), and
-    :meth:`stop` closes it, so nothing stays registered with the host afterwards.
+    itself (a GET has an empty body) is read and dropped. No task, no context copy (a
+    host's receive() reads no context variable): the pending receive() is stepped from
+    its future's callback, and :meth:`stop` closes it, so nothing stays registered with
+    the host afterwards. A receive() that waits on something other than a future is not
+    followed (the ping still ends the request).
     """
 
-    __slots__ = ("_receive", "_on_gone", "_follower", "_again", "_starting", "gone")
+    __slots__ = ("_receive", "_on_gone", "_coro", "_future", "gone")
 
     def __init__(self, receive: Callable[[], Any], on_gone: Callable[[], object]) -> None:
         self._receive = receive
         self._on_gone = on_gone
-        self._follower: Follower | None = None
-        self._again = False
-        self._starting = False
+        self._coro: Any = None
+        self._future: Any = None
         self.gone = False
-        self._follow()
+        self._follow(None)
 
-    def _follow(self) -> None:
-        while True:  # (a loop, not recursion, for messages that arrive at once)
-            self._again = False
-            self._starting = True
+    def _follow(self, coro: Any) -> None:
+        """Step ``coro`` (a receive() under way), then new receive() calls, until one
+        waits (or the disconnect comes)."""
+        for _ in range(_MAX_MESSAGES):
             try:
-                self._follower = Follower(self._receive(), self._received)
-            except Exception:  # a receive we cannot follow: no watch (the ping ends the GET)
-                self._follower = None
+                if coro is None:
+                    coro = self._receive()
+                yielded = coro.send(None)
+            except StopIteration as stop:
+                coro = None
+                message = stop.value
+                kind = message.get("type") if message.__class__ is dict else None
+                if kind == "http.request":  # the request (or a piece of its body): read on
+                    continue
+                if kind == "http.disconnect":
+                    self.gone = True
+                    self._on_gone()
                 return
-            finally:
-                self._starting = False
-            if not self._again:
+            except Exception:  # a receive we cannot follow: nothing to watch any more
                 return
+            if getattr(yielded, "_asyncio_future_blocking", None) is None:
+                break  # a bare yield or a foreign awaitable: not followed
+            yielded._asyncio_future_blocking = False  # we await it on receive()'s behalf
+            self._coro = coro
+            self._future = yielded
+            yielded.add_done_callback(self._wake)
+            return
+        if coro is not None:
+            _close(coro)
 
-    def _received(self, ok: bool, message: Any) -> None:
-        self._follower = None
-        if not ok or message.__class__ is not dict:
-            return  # receive() failed: nothing to watch any more (not a disconnect)
-        kind = message.get("type")
-        if kind == "http.request":  # the request (or a piece of its body): read on
-            if self._starting:
-                self._again = True
-            else:
-                self._follow()
-        elif kind == "http.disconnect":
-            self.gone = True
-            self._on_gone()
+    def _wake(self, future: Any) -> None:
+        if future is not self._future:
+            return  # stale: stop() or check() took care of it
+        coro = self._coro
+        self._coro = self._future = None
+        self._follow(coro)
 
     def check(self) -> bool:
         """Whether the client is gone, counting a disconnect the host has already
         signalled but whose callback has not run yet."""
-        follower = self._follower
-        if follower is not None:
-            follower.poll()
+        future = self._future
+        if future is not None and future.done():
+            future.remove_done_callback(self._wake)
+            self._wake(future)
         return self.gone
 
     def stop(self) -> bool:
         """Stop watching (the pending ``receive()`` is closed); whether the client left."""
-        follower, self._follower = self._follower, None
-        self._again = False
-        if follower is not None:
-            follower.close()
+        coro, future = self._coro, self._future
+        if coro is not None:
+            self._coro = self._future = None
+            future.remove_done_callback(self._wake)
+            _close(coro)
         return self.gone
+
+
+# request messages (body chunks) read before a watch gives up on a request
+_MAX_MESSAGES = 10_000
+
+
+def _close(coro: Any) -> None:
+    try:
+        coro.close()
+    except RuntimeError:  # it awaited in its clean-up: nothing more we can do
+        pass
