@@ -25,6 +25,7 @@ from .events import (
     ConnectError,
     Disconnect,
     Event,
+    PlainEvent,
     SocketIOEvent,
     make_ack,
     make_event,
@@ -60,8 +61,8 @@ class _Connection:
         self._serializer = serializer
         self._decoder: Decoder = serializer.decoder()
         #: the decoder's shortcut for a plain EVENT on "/" (the JSON decoder has one)
-        self._fast: Callable[[str], Event | None] | None = getattr(
-            self._decoder, "event_fast", None)
+        self._fast: Callable[[str], PlainEvent | None] | None = getattr(
+            self._decoder, "plain_event", None)
         #: namespaces that are CONNECTING or CONNECTED (absent means ABSENT)
         self._states: dict[str, NamespaceState] = {}
         #: namespaces we left recently (insertion-ordered, bounded)
@@ -91,17 +92,24 @@ class _Connection:
 
     # -- input ----------------------------------------------------------------------------
 
+    def receive_plain_event(self, data: str | bytes) -> PlainEvent | None:
+        """The hot path: ``(name, args, ack_id)`` when ``data`` is a valid EVENT on a
+        connected "/" without binary attachments; None for anything else (then call
+        :meth:`receive_data`, which decodes it the full way, errors included)."""
+        fast = self._fast
+        if fast is None or data.__class__ is not str or data[:1] != "2" or self._closed or (
+                self._states.get("/") is not _CONNECTED):
+            return None
+        return fast(data)
+
     def receive_data(self, data: str | bytes, now: float = 0.0) -> SocketIOEvent | None:
         """Decode one Engine.IO message into an event (None while binary data is awaited
         or after :meth:`close`). Raises :class:`RemoteProtocolError`."""
         if self._closed:
             return None
-        fast = self._fast
-        if fast is not None and data.__class__ is str and data[:1] == "2" and (
-                self._states.get("/") is _CONNECTED):
-            quick = fast(data)  # an EVENT on "/" changes no state
-            if quick is not None:
-                return quick
+        quick = self.receive_plain_event(data)  # an EVENT on "/" changes no state
+        if quick is not None:
+            return make_event("/", *quick)
         packet = self._decoder.feed(data, now)
         if packet is None:
             return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeAlias
 
-__all__ = ["Ack", "Connect", "ConnectError", "Disconnect", "Event", "SocketIOEvent"]
+__all__ = ["Ack", "Connect", "ConnectError", "Disconnect", "Event", "PlainEvent", "SocketIOEvent"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,6 +57,10 @@ class Ack:
 
 #: any of the events above
 SocketIOEvent: TypeAlias = Connect | ConnectError | Disconnect | Event | Ack
+
+#: ``(name, args, ack_id)`` of an EVENT on "/": what the receive shortcut returns instead of
+#: an :class:`Event` (building a frozen dataclass costs more than decoding the packet)
+PlainEvent: TypeAlias = tuple[str, list[Any], "int | None"]
 
 
 # Fast constructors for the receive path (see ``packets.make_packet`` for why).

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, LocalProtocolError, RemoteProtocolError
 from .binary import BINARY_TYPES, deconstruct, has_binary, reconstruct
-from .events import Event, make_event
+from .events import PlainEvent
 from .limits import MAX_NESTING, finite_float, too_deep
 from .packets import (
     DEFAULT_MAX_ATTACHMENTS,
@@ -63,25 +63,39 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON constant {name}")
 
 
-def _stdlib_dumps(ensure_ascii: bool) -> Callable[[Any], str]:
+def _stdlib_dumps() -> Callable[[Any], str]:
     """A compact JSON encoder (like ``JSON.stringify``) that raises _BinaryFound."""
     if _c_make_encoder is not None:
-        basestring = (
-            _json_encoder.encode_basestring_ascii
-            if ensure_ascii
-            else _json_encoder.encode_basestring
-        )
         # markers=None: no circular check (the C encoder's recursion guard still applies)
-        encoder = _c_make_encoder(None, _default, basestring, None, ":", ",", False, False, False)
+        encoder = _c_make_encoder(None, _default, _json_encoder.encode_basestring, None, ":",
+                                  ",", False, False, False)
+        ascii_encoder = _c_make_encoder(None, _default, _json_encoder.encode_basestring_ascii,
+                                        None, ":", ",", False, False, False)
 
         def dumps(value: Any) -> str:
-            return "".join(encoder(value, 0))
+            text = "".join(encoder(value, 0))
+            if not text.isascii():
+                try:
+                    text.encode()
+                except UnicodeEncodeError:
+                    # a lone surrogate: escape it like JSON.stringify does (UTF-8 frames)
+                    text = "".join(ascii_encoder(value, 0))
+            return text
 
         return dumps
-    fallback = _stdlib_json.JSONEncoder(  # pragma: no cover
+    encoders = [_stdlib_json.JSONEncoder(  # pragma: no cover
         separators=(",", ":"), ensure_ascii=ensure_ascii, allow_nan=False, default=_default
-    )
-    return fallback.encode  # pragma: no cover
+    ).encode for ensure_ascii in (False, True)]
+
+    def dumps_fallback(value: Any) -> str:  # pragma: no cover
+        text = encoders[0](value)
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            text = encoders[1](value)
+        return text
+
+    return dumps_fallback
 
 
 def _custom_dumps(module: Any) -> Callable[[Any], str]:
@@ -119,7 +133,7 @@ class JsonSerializer:
         self.max_binary_bytes = max_binary_bytes
         self._custom = module is not _stdlib_json
         if self._custom:
-            self._dumps = self._dumps_ascii = _custom_dumps(module)
+            self._json: Callable[[Any], str] = _custom_dumps(module)
             loads = module.loads
 
             def loads_at(text: str, index: int) -> Any:
@@ -127,23 +141,13 @@ class JsonSerializer:
 
             self._loads_at: Callable[[str, int], Any] = loads_at
         else:
-            self._dumps = _stdlib_dumps(ensure_ascii=False)
-            self._dumps_ascii = _stdlib_dumps(ensure_ascii=True)
+            #: value -> compact JSON text, UTF-8 safe; raises _BinaryFound for binary data
+            self._json = _stdlib_dumps()
             self._loads_at = _stdlib_loads_at()
 
     def decoder(self) -> JsonDecoder:
         """A decoder for one connection."""
         return JsonDecoder(self._loads_at, self.max_attachments, self.max_binary_bytes)
-
-    def _json(self, value: Any) -> str:
-        text = self._dumps(value)
-        if not text.isascii():
-            try:
-                text.encode()
-            except UnicodeEncodeError:
-                # a lone surrogate: escape it like JSON.stringify does, so the frame is UTF-8
-                text = self._dumps_ascii(value)
-        return text
 
     def encode_event(
         self, namespace: str, name: str, args: Any, ack_id: int | None = None
@@ -283,24 +287,23 @@ class JsonDecoder:
         self._expected = 0
         self._binary_bytes = 0
 
-    def event_fast(self, text: str) -> Event | None:
+    def plain_event(self, text: str) -> PlainEvent | None:
         """The common case, quickly: ``text`` is a plain EVENT ("2", an optional ack id,
-        a JSON array) on the main namespace. Returns the event, or None for anything
-        else, valid or not (the caller then decodes it the full way, with its errors)."""
+        a JSON array) on the main namespace. Returns ``(name, args, ack_id)``, or None for
+        anything else, valid or not (the caller then decodes it the full way, with its
+        errors)."""
         if self._pending is not None:
             return None
         head = _PLAIN_EVENT(text)
         if head is None:
             return None
         digits = head.group(1)
-        ack_id = int(digits) if digits else None
         index = head.end() - 1
-        size = len(text)
         try:
             data = self._loads_at(text, index)
         except Exception:
             return None
-        if size - index > MAX_NESTING and (
+        if len(text) - index > MAX_NESTING and (
                 text.count("[", index) + text.count("{", index) > MAX_NESTING and too_deep(data)):
             return None
         if type(data) is not list or not data:
@@ -308,7 +311,7 @@ class JsonDecoder:
         name = data[0]
         if type(name) is not str or name in RESERVED_EVENTS:
             return None
-        return make_event("/", name, data[1:], ack_id)
+        return name, data[1:], int(digits) if digits else None
 
     def feed(self, data: str | bytes, now: float = 0.0) -> Packet | None:
         """Decode one Engine.IO message; None while attachments are awaited."""

@@ -10,7 +10,7 @@ dispatch and handshake).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ...protocol.engine import http as eio_http
@@ -112,6 +112,26 @@ class AsyncEngine(AsyncEngineTransports):
         if not direct(self._text_frame(data)):
             self.backend.run_soon(self._overflow, client)
         return True
+
+    def send_now_each(self, eio_sids: Iterable[str], data: str) -> list[str]:
+        """:meth:`send_now` of one text message to many clients (a broadcast).
+
+        The frame is built once and each direct websocket written in one plain loop.
+        Returns the sids that could not be written at once: the caller awaits
+        :meth:`send` for those. Unknown sids are skipped.
+        """
+        frame = self._text_frame(data)
+        clients, later = self._clients, []
+        for eio_sid in eio_sids:
+            client = clients.get(eio_sid)
+            if client is None:
+                continue
+            direct = client.direct
+            if direct is None or client.writing:
+                later.append(eio_sid)
+            elif not client.closed and not direct(frame):
+                self.backend.run_soon(self._overflow, client)
+        return later
 
     def _text_frame(self, data: str) -> str:
         """The Engine.IO message frame of ``data``; a broadcast passes the same string for

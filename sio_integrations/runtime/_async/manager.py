@@ -136,16 +136,13 @@ class AsyncManager:
             # one encoding, shared by every recipient
             frames = serializer.encode_event(namespace, event, args)
             sockets = self.sockets
-            if len(frames) == 1:
+            frame = frames[0]
+            if len(frames) == 1 and isinstance(frame, str):
                 # written at once where the engine can (a websocket we own), else awaited
-                frame = frames[0]
-                send_now, send = server.eio.send_now, server.eio.send
-                for sid in recipients:
-                    socket = sockets.get(sid)
-                    if socket is not None:
-                        eio_sid = socket.client.eio_sid
-                        if not send_now(eio_sid, frame):
-                            await send(eio_sid, frame)
+                eio_sids = [socket.client.eio_sid for socket in map(sockets.get, recipients)
+                            if socket is not None]
+                for eio_sid in server.eio.send_now_each(eio_sids, frame):
+                    await server.eio.send(eio_sid, frame)
                 return len(recipients)
             for sid in recipients:
                 socket = sockets.get(sid)

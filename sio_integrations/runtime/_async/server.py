@@ -262,19 +262,22 @@ class AsyncServer:
         client = self._clients.get(eio_sid)
         if client is None:
             return
-        try:
-            event = client.conn.receive_data(data, time.monotonic())
-        except RemoteProtocolError as exc:
-            await self._bad_input(client, exc)
-            return
+        event: Any = client.conn.receive_plain_event(data)  # the common case, as a tuple
         if event is None:
-            return
-        if type(event) is Ack:
-            # acknowledgements skip the queue: a handler may be waiting for one (call())
-            socket = client.sockets.get(event.namespace)
-            if socket is not None:
-                await self.manager.trigger_callback(socket, event.ack_id, list(event.args))
-            return
+            try:
+                event = client.conn.receive_data(data, time.monotonic())
+            except RemoteProtocolError as exc:
+                await self._bad_input(client, exc)
+                return
+            if event is None:
+                return
+            if type(event) is Ack:
+                # acknowledgements skip the queue: a handler may be waiting for one (call())
+                socket = client.sockets.get(event.namespace)
+                if socket is not None:
+                    await self.manager.trigger_callback(socket, event.ack_id,
+                                                        list(event.args))
+                return
         # one client's events are handled one at a time, in arrival order, by a drain
         # worker that exists only while the client has work queued
         room = None
@@ -302,8 +305,11 @@ class AsyncServer:
         while True:
             try:
                 kind = type(item)
-                if kind is Event:
-                    await self._on_event(client, item)
+                if kind is tuple:  # a plain EVENT on "/" (see engine_message)
+                    await self._on_event(client, "/", *item)
+                elif kind is Event:
+                    await self._on_event(client, item.namespace, item.name, item.args,
+                                         item.ack_id)
                 elif kind is Connect:
                     await self._on_connect(client, item)
                 elif kind is Disconnect:
@@ -423,35 +429,36 @@ class AsyncServer:
                                                   auth)
         return None
 
-    async def _on_event(self, client: Client, event: Event) -> None:
-        namespace = event.namespace
+    async def _on_event(self, client: Client, namespace: str, name: str,
+                        args: list[Any] | tuple[Any, ...], ack_id: int | None) -> None:
         socket = client.sockets.get(namespace)
         if socket is None or not socket.connected:
             return
         limiter = self.options.rate_limiter
-        if limiter is not None and not limiter.allow_event(socket.sid, event.name,
-                                                           client.environ):
+        if limiter is not None and not limiter.allow_event(socket.sid, name, client.environ):
             if not client.throttled:
                 client.throttled = True
                 self.logger.warning("client %s over its event rate limit: dropping events",
                                     client.eio_sid)
             return
-        set_ack_id_now(event.ack_id)  # lets handler wrappers see whether an ack is awaited
+        set_ack_id_now(ack_id)  # lets handler wrappers see whether an ack is awaited
         handlers = self.handlers.get(namespace)
-        handler = handlers.get(event.name) if handlers is not None else None
+        handler = handlers.get(name) if handlers is not None else None
         try:
             if handler is not None:  # the common case, without two coroutine layers
-                result = handler(socket.sid, *event.args)
+                result = handler(socket.sid, *args)
                 if hasattr(result, "__await__"):
                     result = await result
             else:
-                result = await self._dispatch(event.name, namespace,
-                                              (socket.sid, *event.args))
+                result = await self._dispatch(name, namespace, (socket.sid, *args))
         except Exception:
-            self.logger.exception("handler for %r failed (sid %s)", event.name, socket.sid)
+            self.logger.exception("handler for %r failed (sid %s)", name, socket.sid)
             return
-        if event.ack_id is not None and socket.connected:
-            frames = self.serializer.encode_ack(namespace, event.ack_id, as_args(result))
+        if ack_id is not None and socket.connected:
+            # as_args(), inline: None is no argument, a tuple is several
+            frames = self.serializer.encode_ack(
+                namespace, ack_id, [] if result is None else list(result)
+                if isinstance(result, tuple) else [result])
             if len(frames) == 1:
                 if not self.eio.send_now(client.eio_sid, frames[0]):
                     await self.eio.send(client.eio_sid, frames[0])
