@@ -237,9 +237,10 @@ class RawWS:
 
     def __init__(self, port: int, *, join: bool = True, rcvbuf: int | None = None,
                  tls: ssl.SSLContext | None = None, extra_headers: str = "",
-                 upgrade_sid: str | None = None) -> None:
+                 upgrade_sid: str | None = None, early: bytes = b"") -> None:
         """``upgrade_sid``: upgrade that long-polling session instead (no handshake read:
-        the caller does the probe)."""
+        the caller does the probe); ``early``: frames sent in the same write as the
+        handshake request."""
         sock = socket.socket()
         if rcvbuf is not None:  # before connect, so the window is small from the start
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
@@ -254,7 +255,7 @@ class RawWS:
             + (f"&sid={upgrade_sid}" if upgrade_sid else "") + " HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{extra_headers}"
-            "\r\n").encode())
+            "\r\n").encode() + early)
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = self.sock.recv(4096)
