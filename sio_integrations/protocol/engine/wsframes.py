@@ -156,8 +156,11 @@ class FrameReader:
     def feed_text(self, data: bytes) -> str | None:
         """The common case, quickly: ``data`` is exactly one whole text frame and nothing
         is pending. Returns its text, or None (then call :meth:`feed` with ``data``)."""
-        if self._buffer or self._fragment_op or len(data) < 6 or data[0] != 0x81:
+        if self._buffer or self._fragment_op or len(data) < 6:
             return None
+        first = data[0]
+        if first != 0x81 and (first != 0xC1 or self._inflater is None):
+            return None  # 0xC1: compressed (browsers compress every message)
         length = data[1] - 0x80  # the mask bit must be set
         if 0 <= length < 126:
             start = 2
@@ -169,6 +172,8 @@ class FrameReader:
         if start + 4 + length != len(data) or length > self._max_size:
             return None
         payload = apply_mask(data[start + 4:], data[start:start + 4])
+        if first == 0xC1:
+            payload = self._inflate(payload)
         try:
             return payload.decode()
         except UnicodeDecodeError:

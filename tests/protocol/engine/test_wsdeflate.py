@@ -295,6 +295,18 @@ def test_uncompressed_messages_cost_no_zlib_call() -> None:
     assert inflater.calls == 1
 
 
+def test_one_whole_compressed_text_frame_takes_the_fast_path() -> None:
+    reader = FrameReader(LIMIT, Inflater())
+    assert reader.feed_text(client_frame(1, deflate(b'42["hi"]'), rsv=4)) == '42["hi"]'
+    text = chat(100)
+    assert reader.feed_text(client_frame(1, deflate(text.encode()), rsv=4)) == text
+    with pytest.raises(WebSocketError) as err:
+        reader.feed_text(client_frame(1, deflate(b"[" * (LIMIT + 1)), rsv=4))
+    assert err.value.code == 1009
+    # a compressed frame is not a text frame for a reader without the extension
+    assert FrameReader(LIMIT).feed_text(client_frame(1, deflate(b"x"), rsv=4)) is None
+
+
 def test_compressed_text_and_binary() -> None:
     reader = FrameReader(LIMIT, Inflater())
     text = chat(40)
