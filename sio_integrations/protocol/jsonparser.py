@@ -11,10 +11,12 @@ frame layout. The server's hot path is :meth:`JsonSerializer.encode_event` /
 
 from __future__ import annotations
 
+import enum
 import json as _stdlib_json
 import json.encoder as _json_encoder
 import json.scanner as _json_scanner
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +40,12 @@ from .packets import (
 _c_make_encoder: Any = getattr(_json_encoder, "c_make_encoder", None)
 _c_make_scanner: Any = getattr(_json_scanner, "c_make_scanner", None)
 
+_orjson: Any = None
+try:  # the ``speedups`` extra: encodes about 4x faster than the standard library
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    pass
+
 __all__ = ["JsonDecoder", "JsonSerializer"]
 
 _TYPES = {str(t.value): t for t in PacketType}
@@ -55,6 +63,11 @@ class _BinaryFound(Exception):
 def _default(value: Any) -> Any:
     if isinstance(value, BINARY_TYPES):
         raise _BinaryFound
+    # what orjson encodes natively, so that the output does not depend on the extra
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
@@ -98,6 +111,31 @@ def _stdlib_dumps() -> Callable[[Any], str]:
     return dumps_fallback
 
 
+def _orjson_dumps(standard: Callable[[Any], str]) -> Callable[[Any], str]:
+    """orjson where its output is the standard encoder's; ``standard`` for the rest.
+
+    orjson refuses what the standard encoder takes (non-string keys, integers beyond 64
+    bits, lone surrogates) and writes ``null`` for NaN and infinities, which we refuse:
+    any error, and any output holding a ``null``, is redone by ``standard`` (same result
+    or the standard error). Dataclasses and datetimes go to the ``default`` hook, as
+    with the standard encoder.
+    """
+    assert _orjson is not None
+    dumps = _orjson.dumps
+    options = _orjson.OPT_PASSTHROUGH_DATACLASS | _orjson.OPT_PASSTHROUGH_DATETIME
+
+    def encode(value: Any) -> str:
+        try:
+            text = dumps(value, _default, options).decode()
+        except _BinaryFound:
+            raise
+        except Exception:  # noqa: BLE001 - the standard encoder gives the answer
+            return standard(value)
+        return standard(value) if "null" in text else text
+
+    return encode
+
+
 def _custom_dumps(module: Any) -> Callable[[Any], str]:
     dumps = module.dumps
 
@@ -114,7 +152,10 @@ class JsonSerializer:
     """The default serializer (``serializer="default"``).
 
     ``json_module`` replaces the standard library's (it must offer ``dumps`` accepting
-    ``separators=`` and ``loads``, like python-socketio's ``json`` option).
+    ``separators=`` and ``loads``, like python-socketio's ``json`` option). With the
+    standard library, orjson (the ``speedups`` extra) encodes when it is installed and
+    ``speedups`` is true; the frames are the same either way (floats may be spelt
+    differently, ``1e16`` for ``1e+16``).
     """
 
     def __init__(
@@ -123,6 +164,7 @@ class JsonSerializer:
         *,
         max_attachments: int = DEFAULT_MAX_ATTACHMENTS,
         max_binary_bytes: int = DEFAULT_MAX_BINARY_BYTES,
+        speedups: bool = True,
     ) -> None:
         if type(max_attachments) is not int or max_attachments < 0:
             raise ConfigurationError("max_attachments must be an int >= 0")
@@ -143,6 +185,8 @@ class JsonSerializer:
         else:
             #: value -> compact JSON text, UTF-8 safe; raises _BinaryFound for binary data
             self._json = _stdlib_dumps()
+            if speedups and _orjson is not None:
+                self._json = _orjson_dumps(self._json)
             self._loads_at = _stdlib_loads_at()
 
     def decoder(self) -> JsonDecoder:

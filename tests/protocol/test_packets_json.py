@@ -27,9 +27,10 @@ def decode_all(serializer: JsonSerializer, frames: list[str | bytes]) -> Packet:
     return results[-1]
 
 
-@pytest.fixture
-def codec() -> JsonSerializer:
-    return JsonSerializer()
+@pytest.fixture(params=["speedups", "standard"])
+def codec(request: pytest.FixtureRequest) -> JsonSerializer:
+    """Every test runs with orjson encoding (when installed) and without."""
+    return JsonSerializer(speedups=request.param == "speedups")
 
 
 # -- encoding ---------------------------------------------------------------------------
