@@ -119,15 +119,16 @@ def install(sio: Any, served: Served) -> None:
 
 
 @contextmanager
-def serve(options: dict[str, Any] | None = None, **uvicorn_kwargs: Any) -> Iterator[Served]:
+def serve(options: dict[str, Any] | None = None, *, files: dict[str, str] | None = None,
+          **uvicorn_kwargs: Any) -> Iterator[Served]:
     """Our AsyncServer under uvicorn (default settings unless ``uvicorn_kwargs``), in a
-    thread with its own event loop."""
+    thread with its own event loop; ``files`` maps URL paths to files served with it."""
     import uvicorn
 
     sio = build(**(options or {}))
     port = free_port()
-    config = uvicorn.Config(socketio.ASGIApp(sio), host="127.0.0.1", port=port,
-                            log_level="warning", loop="asyncio", lifespan="off",
+    config = uvicorn.Config(socketio.ASGIApp(sio, static_files=files), host="127.0.0.1",
+                            port=port, log_level="warning", loop="asyncio", lifespan="off",
                             **uvicorn_kwargs)
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()
@@ -164,12 +165,19 @@ class AiohttpServed(Served):
 @contextlib.contextmanager
 def serve_aiohttp(options: dict[str, Any] | None = None, *,
                   tls: ssl.SSLContext | None = None,
-                  on_prepare: Any = None, **runner_kwargs: Any) -> Iterator[AiohttpServed]:
-    """Our AsyncServer attached to an aiohttp app, in a thread with its own loop."""
+                  on_prepare: Any = None, files: dict[str, str] | None = None,
+                  **runner_kwargs: Any) -> Iterator[AiohttpServed]:
+    """Our AsyncServer attached to an aiohttp app, in a thread with its own loop;
+    ``files`` maps URL paths to files served with it."""
     from aiohttp import web
 
     sio = socketio.AsyncServer(async_mode="aiohttp", **{**OPTIONS, **(options or {})})
     app = web.Application()
+    for url, filename in (files or {}).items():
+        async def send_file(request: Any, filename: str = filename) -> Any:
+            return web.FileResponse(filename)
+
+        app.router.add_get(url, send_file)
     if on_prepare is not None:
         app.on_response_prepare.append(on_prepare)
     sio.attach(app)

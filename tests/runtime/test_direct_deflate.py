@@ -9,6 +9,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -338,3 +339,50 @@ def test_js_client_with_default_options(host: str) -> None:
         assert result["echoes"] == ["héllo", {"n": 1, "big": "y" * 5000}, [1, 2, 3]]
         assert result["news"] == ["from-js"]
 
+
+PAGE = '<!doctype html><html><head><script src="/io.js"></script></head><body></body></html>'
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_chromium_is_taken_over(host: str, tmp_path: Any) -> None:
+    """A real browser: Chromium offers permessage-deflate and compresses every message
+    (context takeover); its page and socket.io-client are served by the same server."""
+    from tests.browser.availability import chromium_path, unavailable
+    from tests.interop.harness import find_node
+
+    executable = chromium_path()
+    if executable is None:
+        unavailable("no chromium executable (apt install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright (Python) is not installed")
+    find_node()  # installs tests/interop/js's pinned packages when missing
+    script = (Path(__file__).resolve().parents[1] / "interop" / "js" / "node_modules"
+              / "socket.io-client" / "dist" / "socket.io.min.js")
+    page_file = tmp_path / "index.html"
+    page_file.write_text(PAGE)
+    files = {"/": str(page_file), "/io.js": str(script)}
+    server_cm = (serve({}, files=files) if host == "uvicorn"
+                 else serve_aiohttp({}, files=files))
+    with server_cm as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True,
+                                             timeout=60_000)
+        try:
+            page = browser.new_page()
+            page.goto(server.url + "/")
+            result = page.evaluate("""async () => {
+              const socket = io({transports: ['websocket'], reconnection: false});
+              await new Promise((ok, ko) => {
+                socket.on('connect', ok); socket.on('connect_error', ko); });
+              const echoes = [];
+              for (const v of ['hi', 'y'.repeat(5000), Array.from({length: 300},
+                   (_, i) => ({user: 'u' + i, text: 'message number ' + i + ' in the room'}))]) {
+                echoes.push(await socket.timeout(8000).emitWithAck('echo', v));
+              }
+              return {sid: socket.id, echoes};
+            }""")
+            assert isinstance(server.websocket(result["sid"]), DeflateWebSocket)
+        finally:
+            browser.close()
+    assert result["echoes"] == ["hi", "y" * 5000, chat(300)]
