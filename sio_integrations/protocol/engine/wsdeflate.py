@@ -174,6 +174,12 @@ class Inflater:
         if len(data) > limit:
             self._zobj = None  # the connection fails: free the window now
             return None
+        if zobj.eof:
+            # a final block (RFC 7692 allows one): the stream is over, the next
+            # message starts a new one; anything after it in this message is invalid
+            self._zobj = None
+            if zobj.unused_data not in (b"", _TAIL):
+                raise zlib.error("data after the final deflate block")
         return data
 
 

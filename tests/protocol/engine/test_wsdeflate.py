@@ -166,6 +166,17 @@ def test_inflate_without_context_takeover_starts_afresh() -> None:
     assert inflater.inflate(deflate(b"fine"), LIMIT) == b"fine"
 
 
+def test_inflate_a_final_block() -> None:
+    """A sender may end a message with a final block (BFINAL) instead of a sync flush:
+    the next message then starts a new stream."""
+    inflater = Inflater()
+    for text in (b"first", b"second " * 100, b"third"):
+        final = zlib.compress(text, 6, -15)  # ends with BFINAL set
+        assert inflater.inflate(final, LIMIT) == text
+    with pytest.raises(zlib.error):
+        inflater.inflate(zlib.compress(b"a", 6, -15) + b"\x01\x02", LIMIT)
+
+
 def test_inflate_limit_is_exact_and_stops_a_zip_bomb() -> None:
     exact = b"a" * LIMIT
     assert Inflater().inflate(deflate(exact), LIMIT) == exact
