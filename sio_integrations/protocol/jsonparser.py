@@ -174,6 +174,8 @@ class JsonSerializer:
         self.max_attachments = max_attachments
         self.max_binary_bytes = max_binary_bytes
         self._custom = module is not _stdlib_json
+        #: the C scanner the hot path calls directly (None: a custom json module, PyPy)
+        self._scan = None if self._custom else _stdlib_scanner()
         if self._custom:
             self._json: Callable[[Any], str] = _custom_dumps(module)
             loads = module.loads
@@ -187,11 +189,12 @@ class JsonSerializer:
             self._json = _stdlib_dumps()
             if speedups and _orjson is not None:
                 self._json = _orjson_dumps(self._json)
-            self._loads_at = _stdlib_loads_at()
+            self._loads_at = _stdlib_loads_at(self._scan)
 
     def decoder(self) -> JsonDecoder:
         """A decoder for one connection."""
-        return JsonDecoder(self._loads_at, self.max_attachments, self.max_binary_bytes)
+        return JsonDecoder(self._loads_at, self.max_attachments, self.max_binary_bytes,
+                           self._scan)
 
     def encode_event(
         self, namespace: str, name: str, args: Any, ack_id: int | None = None
@@ -273,8 +276,17 @@ def _header(ptype: int, attachments: int, namespace: str, ack_id: int | None) ->
     return head
 
 
-def _stdlib_loads_at() -> Callable[[str, int], Any]:
+def _stdlib_scanner() -> Callable[[str, int], tuple[Any, int]] | None:
+    """CPython's C scanner: ``(value, end)`` of the JSON value at an index, or None."""
     if _c_make_scanner is None:  # pragma: no cover
+        return None
+    return _c_make_scanner(  # type: ignore[no-any-return]
+        _stdlib_json.JSONDecoder(parse_constant=_reject_constant, parse_float=finite_float))
+
+
+def _stdlib_loads_at(scan: Callable[[str, int], tuple[Any, int]] | None,
+                     ) -> Callable[[str, int], Any]:
+    if scan is None:  # pragma: no cover
         decoder = _stdlib_json.JSONDecoder(parse_constant=_reject_constant,
                                            parse_float=finite_float)
 
@@ -282,8 +294,6 @@ def _stdlib_loads_at() -> Callable[[str, int], Any]:
             return decoder.decode(text[index:])
 
         return slow
-    scan = _c_make_scanner(_stdlib_json.JSONDecoder(parse_constant=_reject_constant,
-                                                    parse_float=finite_float))
 
     def loads_at(text: str, index: int) -> Any:
         try:
@@ -306,15 +316,18 @@ class JsonDecoder:
         "_expected",
         "_pending",
         "_loads_at",
+        "_scan",
         "max_attachments",
         "max_binary_bytes",
         "pending_since",
     )
 
     def __init__(
-        self, loads_at: Callable[[str, int], Any], max_attachments: int, max_binary_bytes: int
+        self, loads_at: Callable[[str, int], Any], max_attachments: int, max_binary_bytes: int,
+        scan: Callable[[str, int], tuple[Any, int]] | None = None,
     ) -> None:
         self._loads_at = loads_at
+        self._scan = scan
         self.max_attachments = max_attachments
         self.max_binary_bytes = max_binary_bytes
         self.pending_since: float | None = None
@@ -343,8 +356,14 @@ class JsonDecoder:
             return None
         digits = head.group(1)
         index = head.end() - 1
+        scan = self._scan
         try:
-            data = self._loads_at(text, index)
+            if scan is not None:  # loads_at() without the call around it
+                data, end = scan(text, index)
+                if end != len(text):
+                    return None  # trailing spaces, or worse: the full decoder says which
+            else:
+                data = self._loads_at(text, index)
         except Exception:
             return None
         if len(text) - index > MAX_NESTING and (

@@ -100,8 +100,8 @@ class Engine(EngineTransports):
         """Send at once when the client's websocket takes synchronous writes.
 
         False means nothing was sent: the caller awaits :meth:`send` instead. The
-        Socket.IO layer tries this first, saving a coroutine per message and per
-        broadcast recipient.
+        Socket.IO layer tries this first, saving a coroutine per message (broadcasts:
+        :meth:`send_now_each`).
         """
         client = self._clients.get(eio_sid)
         if client is None:
@@ -111,7 +111,8 @@ class Engine(EngineTransports):
             return False
         if client.closed:
             return True
-        if not direct(self._text_frame(data)):
+        # one message to one client (an ack, say): not worth the broadcast frame cache
+        if not direct("4" + data):
             self.backend.run_soon(self._overflow, client)
         return True
 
