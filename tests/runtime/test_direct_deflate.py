@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,6 +229,38 @@ def test_zip_bomb_in_fragments_is_refused(served: Served, bystanders: list[Any])
     assert raw.read_close() == 1009
     assert raw.eof()
     assert served.wait_disconnect(count) == (raw.sid, "transport error")
+
+
+async def _task_count() -> int:
+    import asyncio
+
+    return len(asyncio.all_tasks())
+
+
+@pytest.mark.parametrize("ending", ["close-frame", "reset", "zip-bomb", "bad-data"])
+def test_deflate_connections_leave_nothing_behind(served: Served, bystanders: list[Any],
+                                                  ending: str) -> None:
+    def settled() -> tuple[int, int, int]:
+        return served.connections(), len(served.sio.eio._clients), served.run(_task_count())
+
+    before = settled()
+    for i in range(20):
+        sock = RawWS(served.port, extra_headers=OFFER)
+        sock.send(client_frame(1, deflate(f'42{i}["echo","{"e" * 2000}"]'.encode()), rsv=4))
+        assert sock.read_text() == f'43{i}["{"e" * 2000}"]' and sock.compressed
+        if ending == "close-frame":
+            sock.send(client_frame(8, b"\x03\xe8"))
+            assert sock.read_close() == 1000
+        elif ending == "reset":
+            sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+        elif ending == "zip-bomb":
+            sock.send(client_frame(1, deflate(b"4" * (LIMIT * 10)), rsv=4))
+            assert sock.read_close() == 1009
+        else:
+            sock.send(client_frame(1, b"\xff\xff\xff", rsv=4))
+            assert sock.read_close() == 1007
+        sock.close()
+    wait_until(lambda: settled() == before, 10, f"the server to settle back to {before}")
 
 
 @pytest.mark.parametrize("case, code", [
