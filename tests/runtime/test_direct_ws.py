@@ -491,7 +491,7 @@ def _flood(count: int, size: int, pause: bool, caplog: pytest.LogCaptureFixture)
 
         def on_data(data: list[Any]) -> None:
             got.append(data[0])
-            if data[0] == count - 1:
+            if len(got) == count:
                 done.set()
 
         b.on("data", on_data)
@@ -501,7 +501,9 @@ def _flood(count: int, size: int, pause: bool, caplog: pytest.LogCaptureFixture)
             elapsed = b.call("flood", (count, size, pause), timeout=30)
             assert elapsed < 5, f"the broadcast loop took {elapsed:.1f} s"
             assert done.wait(30), f"B got {len(got)} of {count}"
-            assert got == list(range(count))
+            # python-socketio's client runs each handler on a thread of its own: the
+            # order it sees is not the wire's (the server's order is checked elsewhere)
+            assert sorted(got) == list(range(count))
             wait_until(lambda: any(s == slow.sid for s, _ in running.disconnects), 10,
                        "the slow consumer's disconnect")
             assert running.disconnects == [(slow.sid, "transport error")]
@@ -642,7 +644,7 @@ def test_waiting_handlers_keep_the_order(served: Served) -> None:
             t.join(90)
         for client in (a, b):
             sid = client.get_sid()
-            assert results[sid] == list(range(500))
+            assert sorted(results[sid]) == list(range(500))  # acks: one thread each
             assert served.received[sid] == list(range(500))
     finally:
         a.disconnect()
