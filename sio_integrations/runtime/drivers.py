@@ -384,11 +384,10 @@ class SyncDriver:
             return b""  # no length and no terminated stream: WSGI says there is no body
         return None if len(data) > limit else bytes(data)
 
-    #: own werkzeug's/gunicorn's websocket sockets (runtime/wsgi_direct.py). Off by default
-    #: for now: under heavy CPU load a polling->websocket upgrade can stall after "2probe"
-    #: (tests/interop/test_restart.py [threading-upgrade] fails about 1 run in 4 with two
-    #: CPU burners); set True on ``sio.eio.driver`` to opt in. False keeps simple-websocket.
-    direct_websockets = False
+    #: own werkzeug's/gunicorn's websocket sockets in threading mode (runtime/wsgi_direct.py);
+    #: False (on ``sio.eio.driver``) keeps engineio's simple-websocket. (The "upgrade stall"
+    #: it was switched off for was a race in tests/interop/test_restart.py, since fixed.)
+    direct_websockets = True
 
     def websocket(self, environ: Environ, handler: Callable[[SyncWebSocket], None]) -> Any:
         wrapper_class = self._async.get("websocket")
