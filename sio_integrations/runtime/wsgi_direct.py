@@ -15,7 +15,9 @@ under the limit: a client that reads keeps up with a burst (the writer is slowed
 pace), one that stopped reading makes the write return False and the engine disconnects
 it (the policy of :mod:`.asgi_direct`, without dropping readers during a burst). The
 flusher also shuts down connections whose close handshake takes longer than
-:data:`CLOSE_TIMEOUT`.
+:data:`CLOSE_TIMEOUT`. The peer's close frame is answered once the jobs the reader handed
+to worker threads (the handlers of the events read before it) are done, or after
+:data:`CLOSE_TIMEOUT`, so their replies are not lost.
 
 Taken only for plain sockets from werkzeug (``werkzeug.socket``) and gunicorn's threaded
 workers (``gunicorn.socket``) on a platform with ``MSG_DONTWAIT``; TLS sockets and other
@@ -320,7 +322,9 @@ class SyncDirectWebSocket:
                 # the events read before the close frame may be handled on worker threads
                 # (the Socket.IO server's drain): their replies go out before our close
                 # frame, which ends the session (bounded: a handler may wait for the peer)
+                self.blocked = True  # not reading meanwhile: no ping timeout for that
                 wait_for_jobs_started_here(CLOSE_TIMEOUT)
+                self.blocked = False
             self._peer_close(item)  # type: ignore[arg-type]
 
     def _dispatch(self, on_frame: FrameHandler, message: str | bytes) -> None:
