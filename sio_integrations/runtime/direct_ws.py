@@ -43,7 +43,8 @@ __all__ = [
 
 logger = limit_warnings(logging.getLogger("sio_integrations.engine"))
 
-FrameHandler = Callable[[str | bytes], Coroutine[Any, Any, str | None]]
+#: returns a coroutine (its result: a close reason or None), or None when it is done
+FrameHandler = Callable[[str | bytes], Coroutine[Any, Any, str | None] | None]
 
 #: how long a connection we closed waits for the peer's close frame before dropping TCP
 CLOSE_TIMEOUT = 2.0
@@ -351,8 +352,11 @@ class DirectWebSocket(asyncio.Protocol):
 
     def _dispatch(self, message: str | bytes) -> None:
         """Run the engine's handler for one message, inline up to its first real wait."""
-        coro = self._on_frame(message)  # type: ignore[misc]
         try:
+            # the handler may finish the message at once (no coroutine: None)
+            coro = self._context.run(self._on_frame, message)  # type: ignore[arg-type]
+            if coro is None:
+                return
             yielded = self._context.run(coro.send, None)
         except StopIteration as stop:
             if stop.value is not None:

@@ -309,15 +309,20 @@ class AsyncEngineTransports(AsyncEngineCore):
 
     def _frame_handler(self, client: _Client) -> Callable[[str | bytes], Any]:
         """``_ws_frame`` for one client, going straight to the handler for a plain message
-        when the handler takes messages inline (one coroutine less per message)."""
+        when the handler takes messages inline (one coroutine less per message; none when
+        its ``engine_message_now`` takes it). Returns None or what ``_ws_frame`` returns."""
         ws_frame, limit = self._ws_frame, self.options.max_http_buffer_size
         if not self._inline:
             return lambda frame: ws_frame(client, frame)
         message, sid = self.handler.engine_message, client.sid
+        now = getattr(self.handler, "engine_message_now", None)
 
         def on_frame(frame: str | bytes) -> Any:
             if frame.__class__ is str and frame[:1] == "4" and len(frame) <= limit:
-                return message(sid, frame[1:])
+                data = frame[1:]
+                if now is not None and now(sid, data):
+                    return None  # handled without a coroutine
+                return message(sid, data)
             return ws_frame(client, frame)
 
         return on_frame

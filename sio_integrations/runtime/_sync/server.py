@@ -260,6 +260,21 @@ class Server:
     #: server queues events itself and only makes the reader wait for backpressure
     engine_inline_messages = True
 
+    def engine_message_now(self, eio_sid: str, data: str | bytes) -> bool:
+        """:meth:`engine_message` for the common case, without a coroutine: a plain EVENT
+        on "/" is queued (its handler started). False: nothing was done, the caller
+        awaits :meth:`engine_message` instead."""
+        client = self._clients.get(eio_sid)
+        if client is None:
+            return True
+        if client.draining and len(client.inbox) >= INBOX_LIMIT - 1:
+            return False  # about full: engine_message waits for room (one reader per client)
+        event = client.conn.receive_plain_event(data)
+        if event is None:
+            return False
+        self._enqueue(client, event)
+        return True
+
     def engine_message(self, eio_sid: str, data: str | bytes) -> None:
         client = self._clients.get(eio_sid)
         if client is None:
@@ -280,8 +295,19 @@ class Server:
                     self.manager.trigger_callback(socket, event.ack_id,
                                                         list(event.args))
                 return
-        # one client's events are handled one at a time, in arrival order, by a drain
-        # worker that exists only while the client has work queued
+        room = self._enqueue(client, event)
+        # backpressure: stop reading this client until its handlers catch up
+        while room is not None and eio_sid in self._clients and not (
+                self.eio.backend.wait_event(room, 1.0)):
+            pass
+
+    def _enqueue(self, client: Client, event: Any) -> Any:
+        """Queue ``event`` behind the client's earlier ones, or start a drain with it.
+
+        One client's events are handled one at a time, in arrival order, by a drain
+        worker that exists only while the client has work queued. Returns the event to
+        wait on when the inbox is full, else None.
+        """
         room = None
         with client.lock:
             start = not client.draining
@@ -295,11 +321,7 @@ class Server:
                     room = client.room
         if start:
             self.eio.backend.run_soon(self._drain, client, event)
-        elif room is not None:
-            # backpressure: stop reading this client until its handlers catch up
-            while eio_sid in self._clients and not self.eio.backend.wait_event(
-                    room, 1.0):
-                pass
+        return room
 
     def _drain(self, client: Client, item: Any) -> None:
         """Handle ``item``, then the client's inbox, in order (the caller set draining)."""
