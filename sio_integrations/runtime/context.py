@@ -9,24 +9,26 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-#: the ack id of the event whose handler is running (None: no ack requested, or no event)
-_current_ack_id: ContextVar[int | None] = ContextVar("sio_integrations_ack_id", default=None)
+#: whether the event whose handler is running asked for an acknowledgement
+_ack_wanted: ContextVar[bool] = ContextVar("sio_integrations_ack_wanted", default=False)
+
+#: the variable's own getter (the server's per-event path calls it without a wrapper)
+ack_wanted_now = _ack_wanted.get
 
 
 def ack_requested() -> bool:
     """True inside an event handler whose client asked for an acknowledgement."""
-    return _current_ack_id.get() is not None
+    return _ack_wanted.get()
 
 
 def set_ack_id(ack_id: int | None) -> None:
-    """Mark the event about to be handled (the server calls this before every event).
+    """Mark the event about to be handled (the server does this before every event).
 
     Never reset with a token: a handler started eagerly (runtime/eager.py) begins in the
     transport reader's context and may finish in a task's copy of it, so the value is
-    simply overwritten before each event instead.
+    simply overwritten before each event instead, and only when it changes (a
+    ``ContextVar.set`` allocates; most clients ask for an ack always or never).
     """
-    _current_ack_id.set(ack_id)
-
-
-#: :func:`set_ack_id` without the Python call around it (the server's per-event path)
-set_ack_id_now = _current_ack_id.set
+    wanted = ack_id is not None
+    if wanted is not _ack_wanted.get():
+        _ack_wanted.set(wanted)

@@ -61,6 +61,21 @@ def test_invalid_payload_without_ack_gets_an_error_event() -> None:
     assert not any(name == "say" for name, _ in recorder.calls)
 
 
+def test_ack_or_not_is_seen_right_when_clients_alternate() -> None:
+    # the server only updates its "ack requested" marker when it changes between events
+    app, _, _ = make_app()
+    with TestClient(app) as http, SocketIOTestClient(http, auth={"token": "t-alice"}) as sio:
+        for pattern in ("AAEEAEAE", "EAAEEE"):
+            for kind in pattern:
+                if kind == "A":
+                    assert sio.call("say", "bad")[0]["error"] == "validation_error"
+                else:
+                    sio.emit("say", "bad")
+                    [error] = sio.wait_for("error")
+                    assert error["event"] == "say"
+            assert sio.get_received() == []
+
+
 class Auth(BaseModel):
     name: str = Field(min_length=2)
 

@@ -20,7 +20,7 @@ from ...options import ServerOptions
 from ...protocol.connection import ServerConnection
 from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
-from ..context import set_ack_id_now
+from ..context import ack_wanted_now, set_ack_id
 from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..sockets import (
@@ -465,7 +465,9 @@ class Server:
                 self.logger.warning("client %s over its event rate limit: dropping events",
                                     client.eio_sid)
             return
-        set_ack_id_now(ack_id)  # lets handler wrappers see whether an ack is awaited
+        # lets handler wrappers see whether an ack is awaited (set_ack_id(), inline)
+        if (ack_id is not None) is not ack_wanted_now():
+            set_ack_id(ack_id)
         handlers = self.handlers.get(namespace)
         handler = handlers.get(name) if handlers is not None else None
         try:
