@@ -1,8 +1,8 @@
-"""A waiting long-polling GET whose client goes away ends at once (ASGI hosts).
+"""A waiting long-polling GET whose client goes away ends soon (ASGI hosts).
 
 Real servers on 127.0.0.1 (uvicorn with httptools and h11, Hypercorn), raw sockets: a GET
 is left waiting, its socket is closed, and the request must end well before the next ping
-(20 s here) with no task left behind, while the Engine.IO session stays open: a client
+(20 s here; the watch starts within a heartbeat round) with no task left behind, while the Engine.IO session stays open: a client
 that drops a poll and polls again keeps its session and receives what was sent meanwhile.
 Two GETs that really overlap (both connections open) remain a protocol error.
 """
@@ -58,8 +58,9 @@ class Recorder:
         return int(run_coro_threadsafe(self.loop, count()))
 
 
-def _app() -> tuple[socketio.AsyncServer, Recorder, list[str]]:
-    sio = socketio.AsyncServer(async_mode="asgi", ping_interval=PING_INTERVAL, ping_timeout=20)
+def _app(monitor: bool = True) -> tuple[socketio.AsyncServer, Recorder, list[str]]:
+    sio = socketio.AsyncServer(async_mode="asgi", ping_interval=PING_INTERVAL, ping_timeout=20,
+                               monitor_clients=monitor)
     disconnects: list[str] = []
 
     @sio.event  # type: ignore[untyped-decorator]
@@ -198,9 +199,12 @@ def _waiting(sio: socketio.AsyncServer, sid: str) -> bool:
     return client is not None and client.session.polling
 
 
-@pytest.mark.parametrize("host", HOSTS)
-def test_dropped_get_ends_at_once_and_the_session_stays(host: str) -> None:
-    sio, app, disconnects = _app()
+@pytest.mark.parametrize(("host", "monitor"), [*((h, True) for h in HOSTS),
+                                               ("uvicorn-httptools", False)])
+def test_dropped_get_ends_at_once_and_the_session_stays(host: str, monitor: bool) -> None:
+    """With the heartbeat service the watch starts within a round (at most a second);
+    without it, at once."""
+    sio, app, disconnects = _app(monitor)
     with _serve(host, app) as port:
         sid, query, conn = _connect(port)
         wait_until(lambda: app.ended_count("GET", sid) == 1, DEADLINE, "the first GET to end")

@@ -46,32 +46,37 @@ class AsyncEngineTransports(AsyncEngineCore):
         session = client.session
         with client.mutex:
             mode = session.begin_poll()
-        if isinstance(mode, RequestError) and client.poll_watch is not None:
+        if isinstance(mode, RequestError) and client.poll_environ is not None:
             mode = await self._take_over_poll(client, mode)
         if isinstance(mode, RequestError):
             return await self._refuse(environ, mode, client=client)
         if mode is PollMode.NOOP:
             return await self._payload(environ, [NOOP_FRAME])
-        watch = None
+        # On hosts that can tell, a GET whose client leaves ends then, not at the next
+        # ping. Watching costs a few microseconds, most GETs wait for milliseconds: the
+        # watch starts when the GET has waited for a heartbeat round (at most a second,
+        # _beat_all) or a newer GET finds it waiting (_take_over_poll).
+        watched = self._watch_disconnect is not None
+        if watched:
+            client.poll_environ = environ  # (marks this GET as the session's current one)
         gone = False
         try:
             if not session.outbox and not client.closed:
-                if self._watch_disconnect is not None:
-                    # the GET ends as soon as its client leaves, not at the next ping
-                    watch = self._watch_disconnect(environ, client.poll_gone)
-                    client.poll_watch = watch
                 if self._service is not None:
                     # the heartbeat service pings this session, which ends the wait, every
                     # ping_interval (and closes it after ping_timeout without a pong):
                     # sooner than _poll_timeout, so no timer of our own
                     await client.poll_event.wait()
                 else:
+                    self._watch_poll(client)  # (no heartbeat round to start it)
                     await self.backend.wait_event(client.poll_event, self._poll_timeout)
-                if watch is not None:
-                    gone = watch.stop()
             with client.mutex:
                 client.poll_event.clear()
-                if gone or client.poll_watch is not watch:
+                current = not watched or client.poll_environ is environ
+                if current and client.poll_watch is not None:
+                    watch, client.poll_watch = client.poll_watch, None
+                    gone = watch.stop()
+                if gone or not current:
                     # nobody reads this answer: the outbox waits for the client's next GET
                     frames: list[str | bytes] = [NOOP_FRAME]
                 elif session.upgrade is UpgradeState.UPGRADING and not client.closed:
@@ -80,11 +85,12 @@ class AsyncEngineTransports(AsyncEngineCore):
                     frames = session.take_outbox()
                     client.queued = 0
         finally:
-            if watch is not None:
-                watch.stop()  # (cancelled while waiting)
             with client.mutex:
-                if client.poll_watch is watch:  # (not when a newer GET took over)
-                    client.poll_watch = None
+                if not watched or client.poll_environ is environ:  # (no newer GET took over)
+                    client.poll_environ = None
+                    watch, client.poll_watch = client.poll_watch, None
+                    if watch is not None:
+                        watch.stop()  # (cancelled while waiting)
                     session.end_poll()
                 rival = client.poll_rival
             if rival is not None:  # a newer GET waits to see how this one ended
@@ -105,8 +111,11 @@ class AsyncEngineTransports(AsyncEngineCore):
         still there, or ends otherwise, this GET overlaps it: refused."""
         session = client.session
         with client.mutex:
-            watch = client.poll_watch
             if client.poll_rival is not None:  # a third GET: an overlap in any case
+                return refusal
+            self._watch_poll(client)
+            watch = client.poll_watch
+            if watch is None:
                 return refusal
             rival = client.poll_rival = self.backend.event()
         try:
@@ -118,6 +127,7 @@ class AsyncEngineTransports(AsyncEngineCore):
                     return refusal
                 if client.poll_watch is watch:  # (its GET has not run its clean-up yet)
                     client.poll_watch = None
+                    client.poll_environ = None
                     session.end_poll()
                 client.poll_event.clear()  # (set to end that GET, which it did)
                 return session.begin_poll()

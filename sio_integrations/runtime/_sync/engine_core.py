@@ -50,7 +50,7 @@ class _Client:
         "sid", "session", "environ", "mutex", "poll_event", "ws", "probe", "inbox",
         "draining", "writing", "pending", "closed", "connected", "pending_disconnect",
         "drain_task", "b64", "room", "busy", "queued", "direct", "overflowed", "poll_watch",
-        "poll_rival",
+        "poll_environ", "poll_rival",
     )
 
     def __init__(self, session: Session, environ: Environ, mutex: Any, event: Any) -> None:
@@ -78,7 +78,9 @@ class _Client:
         # is False when the peer is over max_send_buffer_size behind
         self.direct: Callable[[str | bytes], bool] | None = None
         self.overflowed = False  # the slow-consumer policy fired (once, whoever saw it)
-        # the disconnect watch of the waiting long-polling GET (hosts that offer one)
+        # the environ of the waiting long-polling GET (on hosts that can tell when its
+        # client leaves) and, once started, the watch on it
+        self.poll_environ: Environ | None = None
         self.poll_watch: Any = None
         # set when that GET's client leaves or it ends, for a newer GET that found it
         self.poll_rival: Any = None
@@ -377,6 +379,14 @@ class EngineCore:
         except Exception:
             self.logger.exception("engine_disconnect failed for %s", sid)
 
+    def _watch_poll(self, client: _Client) -> None:
+        """Start watching the client of the session's waiting long-polling GET, if any
+        (hosts that can tell; called with the client's mutex held or from the loop)."""
+        environ = client.poll_environ
+        if environ is not None and client.poll_watch is None and (
+                self._watch_disconnect is not None):
+            client.poll_watch = self._watch_disconnect(environ, client.poll_gone)
+
     # -- heartbeat service --------------------------------------------------------------
     def _start_service(self) -> None:
         if self._service is None and not self._stopping and self.options.monitor_clients:
@@ -395,6 +405,8 @@ class EngineCore:
         wake = now + self._max_sleep
         for client in list(self._clients.values()):
             session = client.session
+            if client.poll_environ is not None and client.poll_watch is None:
+                self._watch_poll(client)  # a GET waiting this long: watch its client
             if session.upgrade_expired(now):
                 self._expire_upgrade(client)
             beat = session.heartbeat(now)
