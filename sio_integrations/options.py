@@ -45,6 +45,10 @@ class EngineOptions:
     engineio_logger: bool | logging.Logger = False
     json: Any = None
     monitor_clients: bool = True
+    #: read and write websockets ourselves once the host has accepted them (uvicorn,
+    #: aiohttp, werkzeug and gunicorn threads; see docs/engine.md); False keeps the
+    #: host's own websocket code for every connection
+    direct_websockets: bool = True
 
     def validate(self) -> None:
         """Raise :class:`ConfigurationError` naming the first invalid setting."""
@@ -57,7 +61,8 @@ class EngineOptions:
         _check_int("compression_threshold", self.compression_threshold, minimum=0)
         _check_int("max_payload_packets", self.max_payload_packets, minimum=1)
         _check_int("max_send_buffer_size", self.max_send_buffer_size, minimum=1)
-        for name in ("allow_upgrades", "http_compression", "cors_credentials", "monitor_clients"):
+        for name in ("allow_upgrades", "http_compression", "cors_credentials", "monitor_clients",
+                     "direct_websockets"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name} must be True or False")
         if not self.transports or any(t not in TRANSPORTS for t in self.transports):

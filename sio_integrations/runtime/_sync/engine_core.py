@@ -109,6 +109,8 @@ class EngineCore:
         self.driver = SyncDriver.load(
             async_mode or options.async_mode, options.max_http_buffer_size
         )
+        if not options.direct_websockets:
+            self.driver.direct_websockets = False
         self.async_mode = self.driver.mode
         self.backend = self.driver.backend
         self.logger = logger or limit_warnings(logging.getLogger("sio_integrations.engine"))
