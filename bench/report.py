@@ -255,7 +255,8 @@ def describe_run(args: argparse.Namespace, ours_module: str, seconds: float) -> 
         f"{args.measure:.1f} s measured per scenario",
         "node": node_versions(),
         "threading": "Server(async_mode='threading') as a WSGI app on werkzeug {} "
-        "(threaded dev server, websockets through simple-websocket {})".format(
+        "(threaded dev server; websockets: ours on its own path, runtime/wsgi_direct.py, "
+        "python-socketio through simple-websocket {})".format(
             version("werkzeug"), version("simple-websocket")
         ),
         "scenarios": args.scenarios + " (bench/scenarios.py); echo payload "

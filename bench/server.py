@@ -10,8 +10,8 @@
 baseline that speaks the same Engine.IO/Socket.IO bytes with plain string handling, so the
 harness can report what fraction of the bare host stack each implementation reaches.
 ``--stack threading`` serves the same application with the sync ``Server(async_mode=
-"threading")`` as a WSGI app on werkzeug's threaded server (websockets through
-simple-websocket, the libraries' default threading path).
+"threading")`` as a WSGI app on werkzeug's threaded server (python-socketio's websockets
+through simple-websocket, ours through its own path, runtime/wsgi_direct.py).
 
 The server binds 127.0.0.1 on an ephemeral port and prints ``PORT <n>`` on stdout once it
 listens. It runs until SIGTERM/SIGINT. Not a test; see docs/benchmarks.md.
