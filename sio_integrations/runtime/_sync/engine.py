@@ -18,12 +18,14 @@ from typing import Any
 from ...protocol.engine import http as eio_http
 from ...protocol.engine.packets import base64_frame, message_frame
 from ...protocol.engine.requests import (
+    EngineRequest,
     ErrorCode,
     RequestError,
     RequestKind,
     classify_request,
     origin_allowed,
     parse_query,
+    session_request,
     unknown_sid,
 )
 from ...protocol.engine.session import POLLING, WEBSOCKET, Session, open_frame
@@ -229,24 +231,28 @@ class Engine(EngineTransports):
                 error = RequestError(code=ErrorCode.FORBIDDEN,
                                      reason=f"origin {origin} not allowed")
                 return self._refuse(environ, error, cors=False)
-        request = classify_request(
-            method=environ.get("REQUEST_METHOD", "GET"),
-            query=parse_query(environ.get("QUERY_STRING", "")),
-            websocket=self.driver.is_websocket(environ),
-            transports=self._transports,
-        )
-        if isinstance(request, RequestError):
-            return self._refuse(environ, request)
-        kind = request.kind
-        sid = request.sid
-        if sid is not None and (kind is RequestKind.POLL or kind is RequestKind.POST):
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = environ.get("QUERY_STRING", "")
+        websocket = self.driver.is_websocket(environ)
+        usual = None
+        if not websocket and "polling" in self._transports:
+            usual = session_request(method, query)
+        if usual is not None:
             # a long-polling request of a session: the hot path, checked first
+            kind, sid = usual
             client = self._clients.get(sid)
             if client is not None and not client.closed and not client.session.timed_out(
                     self.backend.monotonic()):
                 if kind is RequestKind.POLL:
                     return self._poll(environ, client)
                 return self._post(environ, client)
+            request = EngineRequest(kind=kind, transport="polling", sid=sid)
+        else:
+            classified = classify_request(method=method, query=parse_query(query),
+                                          websocket=websocket, transports=self._transports)
+            if isinstance(classified, RequestError):
+                return self._refuse(environ, classified)
+            request = classified
         if request.kind is RequestKind.PREFLIGHT:
             return self._respond(environ, 204, [], b"", preflight=True)
         if request.kind is RequestKind.HANDSHAKE:

@@ -160,13 +160,15 @@ class EngineTransports(EngineCore):
                 error = session.begin_post()
             if error is None:
                 try:
-                    reader = self.driver.read_body(environ, limit)
-                    if READY_BODY in environ:  # nothing to wait for
-                        body = reader
+                    body = environ.pop(READY_BODY, None)
+                    if body is not None:  # the host had it all: nothing to wait for
+                        if len(body) > limit:
+                            body = None
                     else:
                         # a sender that stalls mid-body is cut off (asyncio hosts; a WSGI
                         # server's socket timeout does it for threads)
-                        body = self.backend.within(reader, self._poll_timeout)
+                        body = self.backend.within(
+                            self.driver.read_body(environ, limit), self._poll_timeout)
                 finally:
                     session.end_post()
                 if body is TIMED_OUT:
