@@ -213,6 +213,9 @@ class DirectWebSocket(asyncio.Protocol):
         while not queue:
             if self._reason is not None:
                 return None
+            if self._closing is not None:  # the peer's close, after its last message
+                self._peer_closed(self._closing)
+                return None
             waiter = self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await waiter
@@ -333,13 +336,14 @@ class DirectWebSocket(asyncio.Protocol):
         """Hand queued messages over, in order, while nobody is waiting on one."""
         queue = self._queue
         if self._on_frame is None:  # receive() mode: receive() returns what came first
+            # a close frame waits for the messages before it: receive() answers it once
+            # they are read, or run_reader() once it has handed them over (the engine
+            # may switch from one to the other between two messages: an upgrade)
             waiter = self._waiter
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             if len(queue) >= _QUEUE_PAUSE:
                 self._pause()
-            if self._closing is not None:
-                self._peer_closed(self._closing)
             return
         while queue and not self.blocked and self._reason is None:
             self._dispatch(queue.pop(0))

@@ -446,6 +446,30 @@ def test_upgrade_with_messages_in_the_same_read_as_the_upgrade_packet(
         sock.close()
 
 
+def test_upgrade_then_close_in_the_same_read(served: Served, bystander: Bystander) -> None:
+    """A client that upgrades, emits, disconnects and closes the websocket at once (all in
+    one read, while the engine still reads the probe socket message by message): the
+    messages before the close frame are handled before it is answered."""
+    base = f"{served.url}/socket.io/?EIO=4&transport=polling"
+    opening = requests.get(base, timeout=10).text
+    eio_sid = json.loads(opening[1:])["sid"]
+    url = f"{base}&sid={eio_sid}"
+    assert requests.post(url, data="40", timeout=10).text == "ok"
+    sid = json.loads(requests.get(url, timeout=10).text[2:])["sid"]
+    count = len(served.disconnects)
+    sock = RawWS(served.port, upgrade_sid=eio_sid)
+    try:
+        sock.text("2probe")
+        assert sock.read_text() == "3probe"
+        sock.send(b"".join(client_frame(1, m.encode()) for m in (
+            "5", '42["seq",4]', '42["seq",5]', "41")) + client_frame(8, b"\x03\xe8"))
+        assert sock.read_close() == 1000
+        assert served.wait_disconnect(count) == (sid, "client disconnect")
+        assert served.received[sid] == [4, 5]
+    finally:
+        sock.close()
+
+
 async def _task_count() -> int:
     return len(asyncio.all_tasks())
 
