@@ -396,7 +396,7 @@ class SyncDriver:
         if self.mode == "threading" and self.direct_websockets:
             # werkzeug or gunicorn's own socket, read and written by us (wsgi_direct.py);
             # the frame limit sits above the engine's, which closes with a reason
-            from .wsgi_direct import NOT_DIRECT, serve
+            from .wsgi_handshake import NOT_DIRECT, serve
 
             served = serve(environ, environ[START_RESPONSE], handler,
                            self._adapter.max_http_buffer_size + 65536)

@@ -3,9 +3,9 @@
 simple-websocket (python-engineio's threading websocket) parses with wsproto in a reader
 thread of its own and hands every message to the request thread through a list and an
 event; each send goes through wsproto as well. Here the request thread itself answers the
-handshake (HTTP 101, no extension negotiated), reads the socket and hands each message to
-the engine at once (:meth:`SyncDirectWebSocket.run_reader`), and any thread writes frames
-straight to the socket under a per-connection lock.
+handshake (HTTP 101, no extension negotiated; :mod:`.wsgi_handshake`), reads the socket
+and hands each message to the engine at once (:meth:`SyncDirectWebSocket.run_reader`),
+and any thread writes frames straight to the socket under a per-connection lock.
 
 Slow consumers: a write is a non-blocking ``send``; what the kernel does not take waits in
 a per-connection backlog that one shared flusher thread writes out when the socket is
@@ -27,12 +27,8 @@ down and raises what simple-websocket's driver raises, so the server writes no r
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import select
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -52,7 +48,7 @@ from ..protocol.engine.wsframes import (
 from .workers import forget_jobs_started_here, wait_for_jobs_started_here
 from .wsgi_flusher import flusher
 
-__all__ = ["CLOSE_TIMEOUT", "NOT_DIRECT", "SEND_TIMEOUT", "SyncDirectWebSocket", "serve"]
+__all__ = ["CLOSE_TIMEOUT", "SEND_TIMEOUT", "SyncDirectWebSocket"]
 
 logger = logging.getLogger("sio_integrations.engine")
 
@@ -60,83 +56,14 @@ logger = logging.getLogger("sio_integrations.engine")
 CLOSE_TIMEOUT = 2.0
 #: seconds a writer waits for a peer over ``max_send_buffer_size`` before it is dropped
 SEND_TIMEOUT = 5.0
-#: returned by :func:`serve` when the request cannot take the direct path
-NOT_DIRECT: Any = object()
-
-_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
 _RECV_SIZE = 65536
 
-Handler = Callable[["SyncDirectWebSocket"], None]
 FrameHandler = Callable[[str | bytes], str | None]
 
 # the last frame built: a broadcast writes the same string to every member, framed once
 # (one tuple, so a thread never sees the data of one frame with the wire of another)
 _last: tuple[Any, bytes] = (None, b"")
-
-
-def _host_socket(environ: dict[str, Any]) -> tuple[socket.socket, str] | None:
-    """The connection's socket and the host's name, when we may take it over."""
-    if not _DONTWAIT or not hasattr(select, "poll"):
-        return None
-    host = "werkzeug"
-    sock = environ.get("werkzeug.socket")
-    if sock is None:
-        host = "gunicorn"
-        sock = environ.get("gunicorn.socket")
-    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
-        return None
-    return sock, host
-
-
-def serve(environ: dict[str, Any], start_response: Callable[..., Any], handler: Handler,
-          max_size: int) -> Any:
-    """Run ``handler`` on a websocket we own; :data:`NOT_DIRECT` when the host's socket
-    cannot be taken. A bad handshake gets a normal HTTP error response (returned);
-    otherwise this raises, once the session is over, what stops the host from writing a
-    response on the socket (werkzeug: ``ConnectionError``; gunicorn: ``StopIteration``).
-    """
-    found = _host_socket(environ)
-    if found is None:
-        return NOT_DIRECT
-    sock, host = found
-    refusal = _check_handshake(environ)
-    if refusal is not None:
-        status, headers = refusal
-        start_response(status, [("Content-Type", "text/plain"), *headers])
-        return [status.encode()]
-    accept = base64.b64encode(hashlib.sha1(
-        environ["HTTP_SEC_WEBSOCKET_KEY"].strip().encode() + _GUID).digest())
-    sock.settimeout(None)  # blocking: Engine.IO's heartbeat watches an idle connection
-    try:
-        sock.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-    except OSError:
-        pass  # the session below sees the dead socket at its first read
-    ws = SyncDirectWebSocket(sock, max_size, peer=environ.get("REMOTE_ADDR"))
-    try:
-        handler(ws)
-    finally:
-        ws.finish()
-    if host == "gunicorn":
-        raise StopIteration  # gunicorn's worker then closes the connection quietly
-    raise ConnectionError("websocket closed")  # werkzeug: "connection dropped", no response
-
-
-def _check_handshake(environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]]] | None:
-    """Why the opening handshake is refused (RFC 6455 4.2.1), or None."""
-    bad: tuple[str, list[tuple[str, str]]] = ("400 Bad Request", [])
-    if environ.get("REQUEST_METHOD") != "GET":
-        return bad
-    if "upgrade" not in [t.strip() for t in environ.get("HTTP_CONNECTION", "").lower().split(",")]:
-        return bad
-    if environ.get("HTTP_SEC_WEBSOCKET_VERSION", "").strip() != "13":
-        return "426 Upgrade Required", [("Sec-WebSocket-Version", "13")]
-    try:
-        key = base64.b64decode(environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip(), validate=True)
-    except ValueError:
-        return bad
-    return None if len(key) == 16 else bad
 
 
 class SyncDirectWebSocket:
