@@ -18,7 +18,7 @@ from types import CoroutineType
 from typing import Any, Protocol
 
 from .asgi_direct import DirectWebSocket, take_over
-from .asgi_http import DisconnectWatch, respond_now
+from .asgi_http import DisconnectWatch, on_uvicorn, respond_now
 from .drivers import AsyncDriver, AsyncWebSocket, Environ, Headers, _ServerAdapter
 from .eager import continue_started
 from .static import resolve_static
@@ -95,6 +95,20 @@ _ENGINE_KEYS = frozenset({
     "HTTP_ORIGIN", "HTTP_HOST", "HTTP_X_FORWARDED_HOST", "CONTENT_LENGTH",
     "HTTP_ACCEPT_ENCODING", "HTTP_ACCESS_CONTROL_REQUEST_HEADERS",
 })
+#: raw header name -> its environ key when the engine reads it, else None (one lookup per
+#: header of a session's request; filled as names are seen, bounded like _HEADER_KEYS)
+_SESSION_KEYS: dict[bytes, str | None] = {}
+_UNSEEN: Any = object()
+
+
+def _session_key(raw_name: bytes) -> str | None:
+    key = _header_key(raw_name)
+    wanted = key if key in _ENGINE_KEYS else None
+    if len(_SESSION_KEYS) < _HEADER_KEYS_MAX:
+        _SESSION_KEYS[raw_name] = wanted
+    return wanted
+
+
 # marks an environ made by session_environ (ASGIDriver.full_environ completes it)
 _PARTIAL_KEY = "sio_integrations.partial_environ"
 
@@ -123,11 +137,12 @@ def session_environ(scope: Scope, receive: Receive, send: Send) -> Environ:
         "asgi.send": send,
         _PARTIAL_KEY: True,
     }
-    keys = _HEADER_KEYS
-    wanted = _ENGINE_KEYS
+    keys = _SESSION_KEYS
     for raw_name, raw_value in scope.get("headers", ()):
-        key = keys.get(raw_name) or _header_key(raw_name)
-        if key in wanted:
+        key = keys.get(raw_name, _UNSEEN)
+        if key is _UNSEEN:
+            key = _session_key(raw_name)
+        if key is not None:
             value = raw_value.decode("latin-1")
             if key in environ and key != "CONTENT_LENGTH":
                 environ[key] = environ[key] + "," + value
@@ -199,7 +214,11 @@ class ASGIDriver(AsyncDriver):
         self.direct_websockets = True
 
     async def translate(self, *args: Any, **kwargs: Any) -> Environ:
-        scope, receive, send = args
+        return self.translate_now(*args)
+
+    def translate_now(self, scope: Scope, receive: Receive, send: Send) -> Environ:
+        """:meth:`translate` without a coroutine (nothing is awaited): the engine calls
+        this one."""
         if scope["type"] == "http" and _names_a_session(scope.get("query_string") or b""):
             environ = session_environ(scope, receive, send)
             if scope.get("method") == "POST":
@@ -267,15 +286,23 @@ class ASGIDriver(AsyncDriver):
             else:  # close before accepting: the server answers HTTP 403
                 await send({"type": "websocket.close", "code": 1008})
             return None
-        raw = _raw_headers(headers)
-        if respond_now(send, status, raw, body):  # uvicorn: in one write (asgi_http.py)
+        if self.respond_at_once(environ, status, headers, body):
             return None
+        raw = _raw_headers(headers)
         if status != 204 and status != 304:
             # a length instead of chunked framing (what the JavaScript server sends)
             raw.append((b"content-length", b"%d" % len(body)))
         await send({"type": "http.response.start", "status": status, "headers": raw})
         await send({"type": "http.response.body", "body": body})
         return None
+
+    def respond_at_once(self, environ: Environ, status: int, headers: Headers,
+                        body: bytes) -> bool:
+        """On uvicorn (httptools), write an HTTP response in one piece, without a
+        coroutine (runtime/asgi_http.py); False: nothing was written, await
+        :meth:`respond`. The engine tries this first."""
+        send = environ["asgi.send"]
+        return on_uvicorn(send) and respond_now(send, status, _raw_headers(headers), body)
 
     async def read_body(self, environ: Environ, limit: int) -> bytes | None:
         body: bytes | None = environ.pop(BODY_KEY, None)

@@ -32,6 +32,18 @@ _BAD_NAME = re.compile(b'[\x00-\x1f\x7f()<>@,;:\\[\\]={} \t\\\\"]')
 
 _CYCLE_CLASS = "RequestResponseCycle"
 _CYCLE_MODULE = "uvicorn.protocols.http.httptools_impl"
+_CYCLES: set[type] = set()  # the class, once recognised
+
+
+def on_uvicorn(send: Any) -> bool:
+    """Whether ``send`` is uvicorn's httptools ``send`` (what :func:`respond_now` needs)."""
+    cls = getattr(send, "__self__", None).__class__
+    if cls in _CYCLES:
+        return True
+    if cls.__name__ != _CYCLE_CLASS or cls.__module__ != _CYCLE_MODULE:
+        return False
+    _CYCLES.add(cls)
+    return True
 
 
 def respond_now(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
@@ -39,10 +51,14 @@ def respond_now(send: Any, status: int, headers: list[tuple[bytes, bytes]], body
 
     False means nothing was written: send the ASGI messages instead.
     """
-    cycle: Any = getattr(send, "__self__", None)
-    cls = cycle.__class__
-    if cls.__name__ != _CYCLE_CLASS or cls.__module__ != _CYCLE_MODULE:
+    if not on_uvicorn(send):
         return False
+    return write_response(send.__self__, status, headers, body)
+
+
+def write_response(cycle: Any, status: int, headers: list[tuple[bytes, bytes]],
+                   body: bytes) -> bool:
+    """:func:`respond_now` for a ``cycle`` known to be uvicorn's httptools one."""
     try:
         scope = cycle.scope
         if (cycle.response_started or cycle.disconnected

@@ -43,7 +43,11 @@ class AsyncEngine(AsyncEngineTransports):
     # -- public API -----------------------------------------------------------------------
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         """Serve one host request (ASGI ``scope, receive, send``; aiohttp ``request``...)."""
-        environ = await self.driver.translate(*args, **kwargs)
+        translate_now = self._translate_now
+        if translate_now is not None:  # (a coroutine less per request)
+            environ = translate_now(*args, **kwargs)
+        else:
+            environ = await self.driver.translate(*args, **kwargs)
         return await self._dispatch(environ)
 
     async def send(self, eio_sid: str, data: str | bytes) -> None:

@@ -135,6 +135,12 @@ class EngineCore:
         self._stop = self.backend.event()
         self._stopping = False
         self._last_frame: tuple[Any, str | bytes] = (None, "")  # see Engine.send
+        # drivers that translate and answer a request without a coroutine (ASGI): one
+        # coroutine less per request and per response on the long-polling path
+        self._translate_now: Callable[..., Environ] | None = getattr(
+            self.driver, "translate_now", None)
+        self._respond_at_once: Callable[..., bool] | None = getattr(
+            self.driver, "respond_at_once", None)
         # tells a waiting long-polling GET that its client left (ASGI), else None
         self._watch_disconnect: Callable[..., Any] | None = getattr(
             self.driver, "watch_disconnect", None)
@@ -158,6 +164,9 @@ class EngineCore:
                     request_headers=environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
                     credentials=self._cors_credentials,
                 )
+        at_once = self._respond_at_once
+        if at_once is not None and at_once(environ, status, headers, body):
+            return None
         return self.driver.respond(environ, status, headers, body)
 
     def _refuse(
