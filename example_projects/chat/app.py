@@ -177,7 +177,8 @@ def main() -> None:
     if not (CLIENT_DIST / "socket.io.min.js").is_file():
         print("socket.io-client is missing: run `npm install --no-package-lock` in", HERE)
     print(f"Chat demo on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
-    # no permessage-deflate (socket.io's own default): browsers then get the direct path
+    # no permessage-deflate, as socket.io's own default: chat messages are small, and
+    # compressing them costs CPU (the direct websocket path speaks it either way)
     uvicorn.run(app, host=host, port=port, log_level=os.environ.get("LOG_LEVEL", "warning"),
                 ws_per_message_deflate=False)
 

@@ -194,8 +194,8 @@ class AsyncDriver:
     #: own aiohttp's websocket connections (runtime/aiohttp_direct.py); False keeps
     #: aiohttp's WebSocketResponse for every request
     direct_websockets = True
-    #: aiohttp: accept permessage-deflate (that connection keeps aiohttp's codec); False
-    #: declines it, so browsers take the direct path too
+    #: aiohttp: accept permessage-deflate (spoken on the direct path too,
+    #: runtime/aiohttp_direct.py); False declines it
     websocket_deflate = True
 
     async def websocket(
