@@ -17,7 +17,10 @@ it (the policy of :mod:`.asgi_direct`, without dropping readers during a burst).
 flusher also shuts down connections whose close handshake takes longer than
 :data:`CLOSE_TIMEOUT`. The peer's close frame is answered once the jobs the reader handed
 to worker threads (the handlers of the events read before it) are done, or after
-:data:`CLOSE_TIMEOUT`, so their replies are not lost.
+:data:`CLOSE_TIMEOUT`, so their replies are not lost. While the engine still reads with
+:meth:`~SyncDirectWebSocket.receive` (the upgrade probe), a close frame waits for the
+messages read before it: ``receive()`` returns them first, and answers the close when none
+is left, or :meth:`~SyncDirectWebSocket.run_reader` hands them over first.
 
 Taken only for plain sockets from werkzeug (``werkzeug.socket``) and gunicorn's threaded
 workers (``gunicorn.socket``) on a platform with ``MSG_DONTWAIT``; TLS sockets and other
@@ -81,6 +84,7 @@ class SyncDirectWebSocket:
         self._limit = 1 << 62
         self._close_sent = False  # no frame may follow our close frame
         self._peer_closed = False  # the peer's close frame arrived
+        self._closing: Close | None = None  # the peer's close frame, not yet answered
         self._ended = False  # reading is over (close frame, end of stream or error)
         self._failed = False  # the peer broke the protocol: its bytes are not parsed
         self._broken = False  # a write failed: the peer is gone
@@ -121,6 +125,7 @@ class SyncDirectWebSocket:
         queue = self._queue
         while not queue:
             if self._ended:
+                self._answer_close()  # the peer's close, after its last message
                 return None
             self._read_once()
         return queue.popleft()
@@ -136,6 +141,8 @@ class SyncDirectWebSocket:
         while queue and self._reason is None:  # read before the engine took over
             self._dispatch(on_frame, queue.popleft())
         queue.clear()
+        if self._closing is not None:  # read with them: answered once they are handled
+            self._close_after_jobs()
         recv, reader = self._sock.recv, self._reader
         while self._reason is None and not self._ended:
             try:
@@ -184,12 +191,14 @@ class SyncDirectWebSocket:
     def finish(self) -> None:
         """End the connection from the request thread, before the host gets it back:
         complete the close handshake (bounded), flush, shut the socket down."""
+        self._answer_close()  # a close frame read before the engine took the messages
         if not self._close_sent:
             self.close_now(1000)
         if not self._ended or self._failed:  # bounded: the deadline shuts the socket
             flusher().expire(self, time.monotonic() + CLOSE_TIMEOUT)
         while not self._ended:  # until the peer's close frame
             self._read_once()
+        self._answer_close()  # ours went first: this only marks the handshake done
         if self._failed:
             self._discard_input()
         with self._lock:
@@ -234,25 +243,26 @@ class SyncDirectWebSocket:
     def _item(self, item: str | bytes | Ping | Close, on_frame: FrameHandler | None) -> None:
         kind = item.__class__
         if kind is str or kind is bytes:
-            if self._reason is not None or self._peer_closed:
+            if self._reason is not None or self._peer_closed or self._closing is not None:
                 return  # the session is over: later messages are not delivered
             if on_frame is None:
                 self._queue.append(item)  # type: ignore[arg-type]
             else:
                 self._dispatch(on_frame, item)  # type: ignore[arg-type]
         elif kind is Ping:
+            if self._closing is not None:
+                return  # after the peer's close frame (not answered yet): nothing is due
             with self._lock:
                 if not self._close_sent and not self._released:
                     self._locked_write(encode_pong(item.payload))  # type: ignore[union-attr]
-        else:
-            if on_frame is not None and not self._close_sent:
-                # the events read before the close frame may be handled on worker threads
-                # (the Socket.IO server's drain): their replies go out before our close
-                # frame, which ends the session (bounded: a handler may wait for the peer)
-                self.blocked = True  # not reading meanwhile: no ping timeout for that
-                wait_for_jobs_started_here(CLOSE_TIMEOUT)
-                self.blocked = False
-            self._peer_close(item)  # type: ignore[arg-type]
+        elif self._closing is None and not self._peer_closed:
+            self._closing = item  # type: ignore[assignment]
+            self._ended = True  # nothing after the close frame is read
+            if on_frame is not None:
+                self._close_after_jobs()
+            # receive() mode: messages before it may still be queued; receive() answers
+            # the close once they are read, or run_reader() once it handed them over
+            # (the engine switches from one to the other between two messages: upgrade)
 
     def _dispatch(self, on_frame: FrameHandler, message: str | bytes) -> None:
         self.blocked = True
@@ -264,6 +274,23 @@ class SyncDirectWebSocket:
         self.blocked = False
         if reason is not None:
             self._set_reason(reason)
+
+    def _close_after_jobs(self) -> None:
+        """Answer the peer's close once the jobs this thread handed out are done: the
+        events read before the close frame may be handled on worker threads (the Socket.IO
+        server's drain), and their replies go out before our close frame, which ends the
+        session (bounded: a handler may wait for the peer)."""
+        if not self._close_sent:
+            self.blocked = True  # not reading meanwhile: no ping timeout for that
+            wait_for_jobs_started_here(CLOSE_TIMEOUT)
+            self.blocked = False
+        self._answer_close()
+
+    def _answer_close(self) -> None:
+        frame = self._closing
+        if frame is not None:
+            self._closing = None
+            self._peer_close(frame)
 
     def _peer_close(self, frame: Close) -> None:
         self._peer_closed = True
