@@ -9,7 +9,7 @@ handshake, :func:`websocket` points the connection's transport at the same
 transport, the slow-consumer policy by progress). We negotiate permessage-deflate
 ourselves (``wsdeflate.negotiate``: aiohttp's own negotiation ignores the client's window
 and context parameters) and answer it in the response's headers, so a client offering it
-(browsers, the JS client) is taken over too, as a :class:`~.direct_ws.DeflateWebSocket`.
+(browsers, the JS client) is taken over too, as a :class:`~.direct_ws_deflate.DeflateWebSocket`.
 
 aiohttp's own bookkeeping keeps working: its ``RequestHandler`` still gets
 ``connection_lost`` (the server forgets the connection), the request handler returns only
@@ -31,7 +31,8 @@ from typing import Any
 from aiohttp import web
 
 from ..protocol.engine.wsdeflate import DeflateParams, negotiate
-from .direct_ws import CLOSE_TIMEOUT, DirectWebSocket, deflate_websocket
+from .direct_ws import CLOSE_TIMEOUT, DirectWebSocket
+from .direct_ws_deflate import deflate_websocket
 
 #: returned by :func:`websocket` when the request is left to engineio's aiohttp wrapper
 NOT_DIRECT: Any = object()

@@ -9,7 +9,7 @@ uvicorn (its default ``websockets-sansio`` implementation) has accepted a websoc
 engine at once, sends written to the transport immediately). When the handshake negotiated
 permessage-deflate (browsers and the JS client offer it, uvicorn accepts it by default), the
 parameters websockets agreed on are read from its extension object and a
-:class:`~.direct_ws.DeflateWebSocket` takes over with zlib contexts of its own (no message
+:class:`~.direct_ws_deflate.DeflateWebSocket` takes over with zlib contexts of its own (no message
 was exchanged yet, so none of websockets' state is needed). Anything else (another host,
 wsproto, another extension, early data) keeps the plain ASGI path. uvicorn still sees the
 connection close (``connection_lost`` is forwarded), so its bookkeeping and graceful
@@ -23,7 +23,8 @@ from typing import Any
 
 from ..protocol.engine.wsdeflate import DeflateParams
 from ..protocol.engine.wsframes import encode_close
-from .direct_ws import CLOSE_TIMEOUT, DirectWebSocket, deflate_websocket
+from .direct_ws import CLOSE_TIMEOUT, DirectWebSocket
+from .direct_ws_deflate import deflate_websocket
 
 __all__ = ["CLOSE_TIMEOUT", "DirectWebSocket", "take_over"]
 

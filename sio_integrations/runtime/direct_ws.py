@@ -6,8 +6,9 @@ parsed in ``data_received`` (``protocol/engine/wsframes.py``) and handed to the 
 once (no task per message), and sends are written to the transport immediately (no waiting
 on a slow peer: a peer whose unsent bytes pass the limit is disconnected instead). What the
 host still needs to hear about the connection goes through its :class:`Host` hooks.
-With permessage-deflate negotiated, :class:`DeflateWebSocket` inflates what the peer
-compressed and compresses large messages (``protocol/engine/wsdeflate.py``).
+With permessage-deflate negotiated, :class:`~.direct_ws_deflate.DeflateWebSocket` (a
+subclass, in its own module) inflates what the peer compressed and compresses large
+messages.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Protocol
 
-from ..protocol.engine.wsdeflate import DeflateParams, Deflater, Inflater
 from ..protocol.engine.wsframes import (
     Close,
     FrameReader,
@@ -32,14 +32,7 @@ from ..protocol.engine.wsframes import (
 from .eager import continue_started
 from .logs import limit_warnings
 
-__all__ = [
-    "CLOSE_TIMEOUT",
-    "DeflateWebSocket",
-    "DirectWebSocket",
-    "FrameHandler",
-    "Host",
-    "deflate_websocket",
-]
+__all__ = ["CLOSE_TIMEOUT", "DirectWebSocket", "FrameHandler", "Host"]
 
 logger = limit_warnings(logging.getLogger("sio_integrations.engine"))
 
@@ -430,43 +423,3 @@ class DirectWebSocket(asyncio.Protocol):
             transport.write(encode_close(code))
         transport.close()
         self._finish("transport error")
-
-
-class DeflateWebSocket(DirectWebSocket):
-    """A :class:`DirectWebSocket` with permessage-deflate: the reader inflates compressed
-    messages, and messages from the deflater's threshold on go out compressed."""
-
-    __slots__ = ("_deflater", "_threshold")
-
-    def __init__(self, host: Host, transport: Any, max_size: int, params: DeflateParams, *,
-                 peer: Any = None) -> None:  # noqa: D107
-        inflater = Inflater(params.client_max_window_bits, params.client_no_context_takeover)
-        super().__init__(host, transport, max_size, peer=peer,
-                         reader=FrameReader(max_size, inflater))
-        self._deflater = _deflater(params.server_max_window_bits)
-        self._threshold = self._deflater.threshold
-
-    def write(self, data: str | bytes) -> bool:
-        if len(data) < self._threshold:
-            return DirectWebSocket.write(self, data)
-        return self._put(self._deflater.frame(data))
-
-
-#: one deflater per server window size: connections with the same one share the frames
-#: of a broadcast (compressed once)
-_deflaters: dict[int, Deflater] = {}
-
-
-def _deflater(window_bits: int) -> Deflater:
-    deflater = _deflaters.get(window_bits)
-    if deflater is None:
-        deflater = _deflaters[window_bits] = Deflater(window_bits)
-    return deflater
-
-
-def deflate_websocket(host: Host, transport: Any, max_size: int,
-                      params: DeflateParams | None, *, peer: Any = None) -> DirectWebSocket:
-    """A :class:`DeflateWebSocket` with ``params``, else a plain :class:`DirectWebSocket`."""
-    if params is None:
-        return DirectWebSocket(host, transport, max_size, peer=peer)
-    return DeflateWebSocket(host, transport, max_size, params, peer=peer)

@@ -1,4 +1,4 @@
-"""The direct websocket path with permessage-deflate (runtime/direct_ws.py DeflateWebSocket),
+"""The direct websocket path with permessage-deflate (runtime/direct_ws_deflate.py),
 on uvicorn and aiohttp, against the ``websockets`` library's client (a compressing peer we
 did not write), python-socketio's client, node's socket.io-client and frames built by hand.
 """
@@ -19,7 +19,8 @@ import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
-from sio_integrations.runtime.direct_ws import DeflateWebSocket, DirectWebSocket
+from sio_integrations.runtime.direct_ws import DirectWebSocket
+from sio_integrations.runtime.direct_ws_deflate import DeflateWebSocket
 
 from .direct_ws_support import NodeClient, RawWS, Served, client_frame, serve, serve_aiohttp
 from .live import wait_until
