@@ -243,19 +243,17 @@ class SyncDirectWebSocket:
     def _item(self, item: str | bytes | Ping | Close, on_frame: FrameHandler | None) -> None:
         kind = item.__class__
         if kind is str or kind is bytes:
-            if self._reason is not None or self._peer_closed or self._closing is not None:
+            if self._reason is not None or self._peer_closed:
                 return  # the session is over: later messages are not delivered
             if on_frame is None:
                 self._queue.append(item)  # type: ignore[arg-type]
             else:
                 self._dispatch(on_frame, item)  # type: ignore[arg-type]
         elif kind is Ping:
-            if self._closing is not None:
-                return  # after the peer's close frame (not answered yet): nothing is due
             with self._lock:
                 if not self._close_sent and not self._released:
                     self._locked_write(encode_pong(item.payload))  # type: ignore[union-attr]
-        elif self._closing is None and not self._peer_closed:
+        else:  # the close frame: the frame reader returns nothing after it
             self._closing = item  # type: ignore[assignment]
             self._ended = True  # nothing after the close frame is read
             if on_frame is not None:

@@ -108,15 +108,15 @@ def test_close_right_after_the_upgrade_packet(app: Recorded) -> None:
 
 
 def test_close_during_the_probe_aborts_the_upgrade(app: Recorded) -> None:
-    """A close frame before "5": the upgrade fails, the close is answered, and the
-    long-polling session keeps working."""
+    """A close frame before "5": the upgrade fails, the close is answered (a ping after
+    the close frame is not), and the long-polling session keeps working."""
     served = app.served
     eio_sid, sid = _polling_session(served.port)
     ws = RawWS(served.port, upgrade_sid=eio_sid)
     try:
-        ws.send(_frames("2probe") + CLOSE)
+        ws.send(_frames("2probe") + CLOSE + client_frame(9, b"late"))
         assert ws.read_text() == "3probe"
-        assert ws.read_close() == 1000
+        assert ws.read_frame() == (8, struct.pack(">H", 1000))
         assert ws.eof()
     finally:
         ws.close()
