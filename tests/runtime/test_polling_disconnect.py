@@ -2,8 +2,9 @@
 
 Real servers on 127.0.0.1 (uvicorn with httptools and h11, Hypercorn), raw sockets: a GET
 is left waiting, its socket is closed, and the request must end well before the next ping
-(20 s here; the watch starts within a heartbeat round) with no task left behind, while the Engine.IO session stays open: a client
-that drops a poll and polls again keeps its session and receives what was sent meanwhile.
+(20 s here; the watch starts within a heartbeat round) with no task left behind, while the
+Engine.IO session stays open: a client that drops a poll and polls again keeps its session
+and receives what was sent meanwhile.
 Two GETs that really overlap (both connections open) remain a protocol error.
 """
 
@@ -242,7 +243,8 @@ def test_poll_dropped_and_sent_again_keeps_the_session(host: str) -> None:
             poll = Conn(port)
             poll.send("GET", query)  # at once: the server may not have seen the close yet
             ended = i + 2  # (the GET of _connect, and the one just dropped)
-            wait_until(lambda: app.ended_count("GET", sid) == ended and _waiting(sio, sid),
+            wait_until(lambda n=ended: app.ended_count("GET", sid) == n  # type: ignore[misc]
+                       and _waiting(sio, sid),
                        DEADLINE, "the dropped GET to end and the new one to wait")
         poll.close()
         wait_until(lambda: not _waiting(sio, sid), DEADLINE, "the last GET to end")
