@@ -127,9 +127,9 @@ def _orjson_dumps(standard: Callable[[Any], str]) -> Callable[[Any], str]:
     def encode(value: Any) -> str:
         try:
             text = dumps(value, _default, options).decode()
-        except _BinaryFound:
-            raise
-        except Exception:  # noqa: BLE001 - the standard encoder gives the answer
+        except Exception as exc:  # noqa: BLE001 - the standard encoder gives the answer
+            if isinstance(exc.__cause__, _BinaryFound):  # orjson wraps what default raised
+                raise _BinaryFound from None
             return standard(value)
         return standard(value) if "null" in text else text
 
