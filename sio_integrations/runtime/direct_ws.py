@@ -24,6 +24,7 @@ from ..protocol.engine.wsframes import (
     FrameReader,
     Ping,
     WebSocketError,
+    binary_header,
     encode_binary,
     encode_close,
     encode_pong,
@@ -46,6 +47,8 @@ _QUEUE_PAUSE = 16
 
 # the last frame built: a broadcast writes the same string to every member, framed once
 _last: tuple[Any, bytes] = (None, b"")
+#: binary messages from this size on are written as header + payload (no frame copy)
+VECTORED_MIN = 16384
 #: a peer over the send limit is checked this often, and must have read this fraction of
 #: the limit since the previous check (else it is not reading: disconnected)
 WATCH_INTERVAL = 1.0
@@ -91,13 +94,15 @@ class DirectWebSocket(asyncio.Protocol):
     __slots__ = (
         "_host", "_transport", "_reader", "_queue", "_waiter", "_on_frame", "_done",
         "_reason", "blocked", "_paused", "_close_sent", "_lost", "_limit", "_on_stalled",
-        "_written", "_watch", "_closing", "_context", "_closed", "peer", "name",
+        "_written", "_watch", "_closing", "_context", "_closed", "peer", "name", "_vectored",
     )
 
     def __init__(self, host: Host, transport: Any, max_size: int, *, peer: Any = None,
                  reader: FrameReader | None = None) -> None:  # noqa: D107
         self._host = host
         self._transport = transport
+        #: uvloop's writelines() is one writev; asyncio's (3.11) is a write per piece
+        self._vectored = type(transport).__module__.startswith("uvloop")
         self._reader = FrameReader(max_size) if reader is None else reader
         self._queue: list[str | bytes] = []
         self._waiter: asyncio.Future[None] | None = None
@@ -138,6 +143,8 @@ class DirectWebSocket(asyncio.Protocol):
         if data is last[0]:
             wire = last[1]
         else:
+            if data.__class__ is bytes and len(data) >= VECTORED_MIN and self._vectored:
+                return self._put_parts(binary_header(len(data)), data)
             wire = encode_text(data) if isinstance(data, str) else encode_binary(data)
             _last = (data, wire)
         # _put's lines, inlined: this is the hot path of every plain connection
@@ -158,6 +165,19 @@ class DirectWebSocket(asyncio.Protocol):
         transport = self._transport
         transport.write(wire)
         self._written += len(wire)
+        behind = transport.get_write_buffer_size()
+        if behind <= self._limit:
+            return True
+        return self._behind(behind)
+
+    def _put_parts(self, header: bytes, payload: bytes) -> bool:
+        """:meth:`_put` of a frame as its header and payload, in one ``writev`` (uvloop's
+        ``writelines``): a large payload is not copied into a frame first."""
+        if self._close_sent or self._lost:
+            return True
+        transport = self._transport
+        transport.writelines((header, payload))
+        self._written += len(header) + len(payload)
         behind = transport.get_write_buffer_size()
         if behind <= self._limit:
             return True

@@ -31,6 +31,7 @@ __all__ = [
     "FrameReader",
     "Ping",
     "WebSocketError",
+    "binary_header",
     "encode_binary",
     "encode_close",
     "encode_pong",
@@ -98,6 +99,12 @@ def encode_text(text: str) -> bytes:
     return _header(0x81, n) + data
 
 
+def binary_header(length: int) -> bytes:
+    """The header of an unfragmented binary frame of ``length`` bytes (to write the
+    payload after it without copying it into a frame)."""
+    return _header(0x82, length)
+
+
 def encode_binary(data: bytes | bytearray | memoryview) -> bytes:
     """One unfragmented binary frame."""
     n = len(data)
@@ -141,11 +148,15 @@ class FrameReader:
     at most as well.
     """
 
-    __slots__ = ("_buffer", "_max_size", "_fragments", "_fragment_op", "_fragment_size",
-                 "_inflater", "_fragment_compressed")
+    __slots__ = ("_buffer", "_have", "_need", "_max_size", "_fragments", "_fragment_op",
+                 "_fragment_size", "_inflater", "_fragment_compressed")
 
     def __init__(self, max_size: int, inflater: Inflater | None = None) -> None:  # noqa: D107
-        self._buffer = bytearray()
+        #: the bytes of an incomplete frame, as received (joined once it is complete)
+        self._buffer: list[bytes] = []
+        self._have = 0
+        #: how many buffered bytes that frame needs (0: its header is incomplete)
+        self._need = 0
         self._max_size = max_size
         self._fragments: list[bytes] = []
         self._fragment_op = 0
@@ -183,10 +194,17 @@ class FrameReader:
         """Parse ``data`` (and what was left over); return the complete items, in order."""
         buffer = self._buffer
         if buffer:
-            buffer += data
-            view: bytes | bytearray = buffer
+            # a large frame comes in several reads: keep them until it is whole, then join
+            # once (no parse of the same header, no growing copy per read)
+            buffer.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return []
+            view = b"".join(buffer)
+            buffer.clear()
         else:
             view = data
+        self._need = 0
         out: list[str | bytes | Ping | Close] = []
         pos = 0
         end = len(view)
@@ -218,8 +236,12 @@ class FrameReader:
                                      "message over the size limit (max_http_buffer_size)")
             stop = start + 4 + length
             if stop > end:
+                self._need = stop - pos
                 break
-            payload = apply_mask(view[start + 4:stop], view[start:start + 4])
+            if length < 4096:
+                payload = apply_mask(view[start + 4:stop], view[start:start + 4])
+            else:  # unmasked from a view: one copy of a large payload less
+                payload = apply_mask(memoryview(view)[start + 4:stop], view[start:start + 4])
             pos = stop
             if opcode == OP_TEXT or opcode == OP_BINARY:
                 if self._fragment_op:
@@ -255,10 +277,10 @@ class FrameReader:
                 break
             elif opcode != OP_PONG:
                 raise WebSocketError(CLOSE_PROTOCOL_ERROR, f"unknown opcode {opcode}")
-        if buffer:
-            del buffer[:pos]
-        elif pos < end:
-            buffer += view[pos:]
+        if pos < end:  # the start of the next frame
+            rest = view[pos:] if pos else view
+            buffer.append(rest)
+            self._have = len(rest)
         return out
 
     def _check_reserved(self, first: int) -> None:

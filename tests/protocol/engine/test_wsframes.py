@@ -182,6 +182,31 @@ def test_split_at_every_byte_boundary() -> None:
     assert _plain(feed_chunks(reader, data, list(range(len(data))))) == expected
 
 
+def test_large_frames_in_many_reads_then_small_ones() -> None:
+    # a large frame is kept as its reads until whole (then joined once): the frames after
+    # it, whatever their header's split, must not wait for more than they need
+    sizes = [70_000, 3, 4096, 4095, 5000, 1, 65_536, 0, 126]
+    messages: list[str | bytes] = [
+        os.urandom(n) if i % 2 else "é" * (n // 2) + "x" * (n % 2) for i, n in enumerate(sizes)]
+    frames = [client_frame(1 if isinstance(m, str) else 2,
+                           m.encode() if isinstance(m, str) else m) for m in messages]
+    wire = b"".join(frames)
+    ends = [sum(len(f) for f in frames[:i + 1]) for i in range(len(frames))]
+    for step in (1, 2, 7, 1000, 4099, 65_536, 70_010):
+        reader, out = FrameReader(BIG), []
+        for start in range(0, len(wire), step):
+            out += reader.feed(wire[start:start + step])
+            # every message is out as soon as its last byte is in
+            assert len(out) == sum(end <= start + step for end in ends), (step, start)
+        assert out == messages, step
+    # every cut around the end of the first (large) frame
+    first = len(client_frame(2, os.urandom(70_000)))
+    for cut in range(first - 12, first + 12):
+        reader = FrameReader(BIG)
+        assert reader.feed(wire[:cut - 30_000]) == []
+        assert reader.feed(wire[cut - 30_000:cut]) + reader.feed(wire[cut:]) == messages, cut
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=0, max_value=200000), max_size=30))
 def test_random_chunks(cuts: list[int]) -> None:
