@@ -130,6 +130,9 @@ class AsyncEngineCore:
         # a handler that queues messages itself (the Socket.IO server) is called straight
         # from the transport reader, saving the drain task
         self._inline = bool(getattr(handler, "engine_inline_messages", False))
+        #: the handler's coroutine-free path for its common message (None: always await)
+        self._message_now: Callable[[str, str | bytes], bool] | None = getattr(
+            handler, "engine_message_now", None) if self._inline else None
         self._stop = self.backend.event()
         self._stopping = False
         self._last_frame: tuple[Any, str | bytes] = (None, "")  # see AsyncEngine.send
@@ -216,11 +219,13 @@ class AsyncEngineCore:
         if self._inline:
             client.busy = True
             try:
+                now = self._message_now
                 for data in messages:
                     if client.closed:
                         return
                     try:
-                        await self.handler.engine_message(client.sid, data)
+                        if now is None or not now(client.sid, data):
+                            await self.handler.engine_message(client.sid, data)
                     except Exception:
                         self.logger.exception("engine_message failed for %s", client.sid)
             finally:

@@ -328,8 +328,7 @@ class EngineTransports(EngineCore):
         ws_frame, limit = self._ws_frame, self.options.max_http_buffer_size
         if not self._inline:
             return lambda frame: ws_frame(client, frame)
-        message, sid = self.handler.engine_message, client.sid
-        now = getattr(self.handler, "engine_message_now", None)
+        message, sid, now = self.handler.engine_message, client.sid, self._message_now
 
         def on_frame(frame: str | bytes) -> Any:
             if frame.__class__ is str and frame[:1] == "4" and len(frame) <= limit:
