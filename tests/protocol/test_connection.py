@@ -268,3 +268,44 @@ def test_server_and_client_talk_to_each_other(spec: str) -> None:
     assert ack == Ack(namespace="/a", ack_id=1, args=[b"r"])
     assert pipe(server.send(Disconnect(namespace="/a")), client) == Disconnect(namespace="/a")
     assert server.connected_namespaces == client.connected_namespaces == []
+
+
+@pytest.mark.parametrize("frame, expected", [
+    ('2["echo",{"n":1}]', ("echo", [{"n": 1}], None)),
+    ('212["echo",1,"two"]', ("echo", [1, "two"], 12)),
+    ('20["a"]', ("a", [], 0)),
+])
+def test_receive_plain_event_returns_what_receive_data_would(frame: str, expected: Any) -> None:
+    conn = joined_server("/")
+    assert conn.receive_plain_event(frame) == expected
+    name, args, ack_id = expected
+    assert joined_server("/").receive_data(frame) == Event(namespace="/", name=name, args=args,
+                                                           ack_id=ack_id)
+
+
+@pytest.mark.parametrize("frame", [
+    '2/chat,["a"]',                   # another namespace
+    '51-["a",{"_placeholder":true,"num":0}]',  # attachments
+    '31[1]',                           # an ack
+    '2["a",]',                         # invalid JSON: the full decoder says why
+    '2["a"] ',                         # trailing space
+    '2["disconnect"]',                 # a reserved name
+    '2[1]',                            # not a name
+    '2{"a":1}',                        # not an array
+    b'2["a"]',                         # bytes
+])
+def test_receive_plain_event_declines_the_rest_and_changes_nothing(frame: Any) -> None:
+    conn = joined_server("/", "/chat")
+    assert conn.receive_plain_event(frame) is None
+    assert conn.state("/") is NamespaceState.CONNECTED
+    assert conn.state("/chat") is NamespaceState.CONNECTED
+
+
+def test_receive_plain_event_needs_a_connected_main_namespace() -> None:
+    assert ServerConnection(CODEC).receive_plain_event('2["a"]') is None
+    conn = joined_server("/")
+    conn.close()
+    assert conn.receive_plain_event('2["a"]') is None
+    conn = joined_server("/")
+    assert conn.receive_data('51-["a",{"_placeholder":true,"num":0}]') is None  # pending
+    assert conn.receive_plain_event('2["b"]') is None
