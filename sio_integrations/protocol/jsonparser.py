@@ -49,6 +49,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 __all__ = ["JsonDecoder", "JsonSerializer"]
 
 _TYPES = {str(t.value): t for t in PacketType}
+#: the packet type a binary one becomes once its attachments are in (no Enum call)
+_BASE_TYPES = {PacketType.BINARY_EVENT: PacketType.EVENT, PacketType.BINARY_ACK: PacketType.ACK}
 _JSON_SPACE = " \t\n\r"
 #: ids above 2**53 cannot round-trip through a JS number: refuse longer digit runs
 _MAX_ID_DIGITS = 16
@@ -436,7 +438,7 @@ class JsonDecoder:
                     and too_deep(data)):
                 raise RemoteProtocolError(f"payload nested deeper than {MAX_NESTING}")
         if ptype >= 5:
-            base = PacketType(ptype - 3)
+            base = _BASE_TYPES[ptype]
             remote_packet(base, namespace, data, ack_id)  # validate now, fail fast
             self._pending = (base, namespace, data, ack_id)
             self._expected = attachments

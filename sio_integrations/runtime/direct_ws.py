@@ -170,6 +170,28 @@ class DirectWebSocket(asyncio.Protocol):
             return True
         return self._behind(behind)
 
+    def write_many(self, frames: list[str | bytes]) -> bool:
+        """Several messages at once (a packet and its attachments), in one transport write
+        (one ``writev`` on uvloop); False as for :meth:`write`."""
+        if self._close_sent or self._lost:
+            return True
+        parts: list[bytes] = []
+        for data in frames:
+            if data.__class__ is bytes and len(data) >= VECTORED_MIN and self._vectored:
+                parts += (binary_header(len(data)), data)
+            else:
+                parts.append(encode_text(data) if isinstance(data, str) else encode_binary(data))
+        transport = self._transport
+        if self._vectored:
+            transport.writelines(parts)
+        else:
+            transport.write(b"".join(parts))
+        self._written += sum(map(len, parts))
+        behind = transport.get_write_buffer_size()
+        if behind <= self._limit:
+            return True
+        return self._behind(behind)
+
     def _put_parts(self, header: bytes, payload: bytes) -> bool:
         """:meth:`_put` of a frame as its header and payload, in one ``writev`` (uvloop's
         ``writelines``): a large payload is not copied into a frame first."""

@@ -37,6 +37,10 @@ class DeflateWebSocket(DirectWebSocket):
             return DirectWebSocket.write(self, data)
         return self._put(self._deflater.frame(data))
 
+    def write_many(self, frames: list[str | bytes]) -> bool:
+        """One :meth:`write` per message (each may be compressed)."""
+        return all([self.write(frame) for frame in frames])
+
 
 #: one deflater per server window size: connections with the same one share the frames
 #: of a broadcast (compressed once)

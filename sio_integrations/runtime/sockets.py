@@ -20,7 +20,7 @@ class Client:
     """One Engine.IO session: its protocol state and the namespaces it joined."""
 
     __slots__ = ("eio_sid", "conn", "environ", "sockets", "opened_at", "bad_packets",
-                 "inbox", "draining", "lock", "room", "throttled")
+                 "inbox", "draining", "lock", "room", "throttled", "binary_pending")
 
     def __init__(self, eio_sid: str, conn: ServerConnection, environ: dict[str, Any],
                  opened_at: float, lock: Any) -> None:
@@ -41,6 +41,8 @@ class Client:
         self.room: Any = None
         #: the rate limiter dropped an event of this client (logged once)
         self.throttled = False
+        #: a BINARY_EVENT header was taken by ``engine_message_now``: its attachments are too
+        self.binary_pending = False
 
 
 #: events queued for one client before its transport reader is made to wait

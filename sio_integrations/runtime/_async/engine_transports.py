@@ -329,11 +329,15 @@ class AsyncEngineTransports(AsyncEngineCore):
         message, sid, now = self.handler.engine_message, client.sid, self._message_now
 
         def on_frame(frame: str | bytes) -> Any:
-            if frame.__class__ is str and frame[:1] == "4" and len(frame) <= limit:
-                data = frame[1:]
-                if now is not None and now(sid, data):
-                    return None  # handled without a coroutine
-                return message(sid, data)
+            if frame.__class__ is str:
+                if frame[:1] == "4" and len(frame) <= limit:
+                    data = frame[1:]
+                    if now is not None and now(sid, data):
+                        return None  # handled without a coroutine
+                    return message(sid, data)
+            elif (frame.__class__ is bytes and now is not None and len(frame) <= limit
+                  and now(sid, frame)):
+                return None  # a binary attachment the handler was waiting for
             return ws_frame(client, frame)
 
         return on_frame

@@ -259,17 +259,29 @@ class AsyncServer:
     engine_inline_messages = True
 
     def engine_message_now(self, eio_sid: str, data: str | bytes) -> bool:
-        """:meth:`engine_message` for the common case, without a coroutine: a plain EVENT
-        on "/" is queued (its handler started). False: nothing was done, the caller
-        awaits :meth:`engine_message` instead."""
+        """:meth:`engine_message` for the common cases, without a coroutine: a plain EVENT
+        on "/" or a BINARY_EVENT (header and attachments) is queued (its handler
+        started). False: nothing was done, the caller awaits :meth:`engine_message`."""
         client = self._clients.get(eio_sid)
         if client is None:
             return True
         if client.draining and len(client.inbox) >= INBOX_LIMIT - 1:
             return False  # about full: engine_message waits for room (one reader per client)
-        event = client.conn.receive_plain_event(data)
+        conn = client.conn
+        event: Any = conn.receive_plain_event(data)
         if event is None:
-            return False
+            # a BINARY_EVENT needs no coroutine either: its header, then its attachments
+            if not (data[:1] == "5" if data.__class__ is str else client.binary_pending):
+                return False
+            try:
+                event = conn.receive_data(data, time.monotonic())
+            except RemoteProtocolError as exc:
+                client.binary_pending = False
+                self.eio.backend.run_soon(self._bad_input, client, exc)
+                return True
+            client.binary_pending = event is None
+            if event is None:
+                return True
         self._enqueue(client, event)
         return True
 
