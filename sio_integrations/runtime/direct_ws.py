@@ -144,7 +144,7 @@ class DirectWebSocket(asyncio.Protocol):
             wire = last[1]
         else:
             if data.__class__ is bytes and len(data) >= VECTORED_MIN and self._vectored:
-                return self._put_parts(binary_header(len(data)), data)
+                return self._put_parts((binary_header(len(data)), data))
             wire = encode_text(data) if isinstance(data, str) else encode_binary(data)
             _last = (data, wire)
         # _put's lines, inlined: this is the hot path of every plain connection
@@ -173,33 +173,25 @@ class DirectWebSocket(asyncio.Protocol):
     def write_many(self, frames: list[str | bytes]) -> bool:
         """Several messages at once (a packet and its attachments), in one transport write
         (one ``writev`` on uvloop); False as for :meth:`write`."""
-        if self._close_sent or self._lost:
-            return True
         parts: list[bytes] = []
         for data in frames:
             if data.__class__ is bytes and len(data) >= VECTORED_MIN and self._vectored:
                 parts += (binary_header(len(data)), data)
             else:
                 parts.append(encode_text(data) if isinstance(data, str) else encode_binary(data))
+        return self._put_parts(parts)
+
+    def _put_parts(self, parts: list[bytes] | tuple[bytes, ...]) -> bool:
+        """:meth:`_put` of several pieces: one ``writev`` on uvloop (its ``writelines``), so
+        a large payload is not copied into a frame first; one joined write elsewhere."""
+        if self._close_sent or self._lost:
+            return True
         transport = self._transport
         if self._vectored:
             transport.writelines(parts)
         else:
             transport.write(b"".join(parts))
         self._written += sum(map(len, parts))
-        behind = transport.get_write_buffer_size()
-        if behind <= self._limit:
-            return True
-        return self._behind(behind)
-
-    def _put_parts(self, header: bytes, payload: bytes) -> bool:
-        """:meth:`_put` of a frame as its header and payload, in one ``writev`` (uvloop's
-        ``writelines``): a large payload is not copied into a frame first."""
-        if self._close_sent or self._lost:
-            return True
-        transport = self._transport
-        transport.writelines((header, payload))
-        self._written += len(header) + len(payload)
         behind = transport.get_write_buffer_size()
         if behind <= self._limit:
             return True
