@@ -289,6 +289,7 @@ class AsyncServer:
         client = self._clients.get(eio_sid)
         if client is None:
             return
+        client.binary_pending = False  # what engine_message_now took over ends here
         event: Any = client.conn.receive_plain_event(data)  # the common case, as a tuple
         if event is None:
             try:
