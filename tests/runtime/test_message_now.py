@@ -59,7 +59,7 @@ def test_any_mix_of_paths_handles_each_binary_packet_once(paths: tuple[str, ...]
         for i in range(2):  # two packets, each: header, attachment, a plain event after
             await deliver(HEADER, paths[0])
             await deliver(bytes([i]) * 3, paths[1])
-            await deliver('2["bin",{"n":%d}]' % i, paths[2])
+            await deliver(f'2["bin",{{"n":{i}}}]', paths[2])
         await asyncio.sleep(0)
         assert seen == [b"\x00" * 3, {"n": 0}, b"\x01" * 3, {"n": 1}]
 
