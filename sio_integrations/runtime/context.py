@@ -12,9 +12,6 @@ from contextvars import ContextVar
 #: whether the event whose handler is running asked for an acknowledgement
 _ack_wanted: ContextVar[bool] = ContextVar("sio_integrations_ack_wanted", default=False)
 
-#: the variable's own getter (the server's per-event path calls it without a wrapper)
-ack_wanted_now = _ack_wanted.get
-
 
 def ack_requested() -> bool:
     """True inside an event handler whose client asked for an acknowledgement."""

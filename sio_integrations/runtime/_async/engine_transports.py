@@ -360,8 +360,10 @@ class AsyncEngineTransports(AsyncEngineCore):
                 frame = control  # a binary message sent as base64 text
         if self._inline:
             client.busy = True
+            now = self._message_now  # as in _receive: the coroutine-free path first
             try:
-                await self.handler.engine_message(client.sid, frame)
+                if now is None or not now(client.sid, frame):
+                    await self.handler.engine_message(client.sid, frame)
             except Exception:
                 self.logger.exception("engine_message failed for %s", client.sid)
             client.busy = False
@@ -402,4 +404,3 @@ class AsyncEngineTransports(AsyncEngineCore):
             self.logger.warning("Engine.IO bad packet from %s: OPEN from client", client.sid)
             return "parse error"
         return None
-

@@ -362,8 +362,10 @@ class EngineTransports(EngineCore):
                 frame = control  # a binary message sent as base64 text
         if self._inline:
             client.busy = True
+            now = self._message_now  # as in _receive: the coroutine-free path first
             try:
-                self.handler.engine_message(client.sid, frame)
+                if now is None or not now(client.sid, frame):
+                    self.handler.engine_message(client.sid, frame)
             except Exception:
                 self.logger.exception("engine_message failed for %s", client.sid)
             client.busy = False
@@ -404,4 +406,3 @@ class EngineTransports(EngineCore):
             self.logger.warning("Engine.IO bad packet from %s: OPEN from client", client.sid)
             return "parse error"
         return None
-

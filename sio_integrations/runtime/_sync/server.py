@@ -20,7 +20,7 @@ from ...options import ServerOptions
 from ...protocol.connection import ServerConnection
 from ...protocol.events import Ack, Connect, ConnectError, Disconnect, Event
 from ...protocol.packets import get_serializer
-from ..context import ack_wanted_now, set_ack_id
+from ..context import set_ack_id
 from ..handlers import HandlerRegistry
 from ..logs import make_logger
 from ..sockets import (
@@ -291,23 +291,21 @@ class Server:
         client = self._clients.get(eio_sid)
         if client is None:
             return
-        client.binary_pending = False  # what engine_message_now took over ends here
-        event: Any = client.conn.receive_plain_event(data)  # the common case, as a tuple
+        # the engine tried engine_message_now first: what comes here takes the full path
+        client.binary_pending = False  # (and ends what engine_message_now took over)
+        try:
+            event = client.conn.receive_data(data, time.monotonic())
+        except RemoteProtocolError as exc:
+            self._bad_input(client, exc)
+            return
         if event is None:
-            try:
-                event = client.conn.receive_data(data, time.monotonic())
-            except RemoteProtocolError as exc:
-                self._bad_input(client, exc)
-                return
-            if event is None:
-                return
-            if type(event) is Ack:
-                # acknowledgements skip the queue: a handler may be waiting for one (call())
-                socket = client.sockets.get(event.namespace)
-                if socket is not None:
-                    self.manager.trigger_callback(socket, event.ack_id,
-                                                        list(event.args))
-                return
+            return
+        if type(event) is Ack:
+            # acknowledgements skip the queue: a handler may be waiting for one (call())
+            socket = client.sockets.get(event.namespace)
+            if socket is not None:
+                self.manager.trigger_callback(socket, event.ack_id, list(event.args))
+            return
         room = self._enqueue(client, event)
         # backpressure: stop reading this client until its handlers catch up
         while room is not None and eio_sid in self._clients and not (
@@ -342,7 +340,7 @@ class Server:
         while True:
             try:
                 kind = type(item)
-                if kind is tuple:  # a plain EVENT on "/" (see engine_message)
+                if kind is tuple:  # a plain EVENT on "/" (see engine_message_now)
                     self._on_event(client, "/", *item)
                 elif kind is Event:
                     self._on_event(client, item.namespace, item.name, item.args,
@@ -478,9 +476,7 @@ class Server:
                 self.logger.warning("client %s over its event rate limit: dropping events",
                                     client.eio_sid)
             return
-        # lets handler wrappers see whether an ack is awaited (set_ack_id(), inline)
-        if (ack_id is not None) is not ack_wanted_now():
-            set_ack_id(ack_id)
+        set_ack_id(ack_id)  # lets handler wrappers see whether an ack is awaited
         handlers = self.handlers.get(namespace)
         handler = handlers.get(name) if handlers is not None else None
         try:
@@ -494,10 +490,7 @@ class Server:
             self.logger.exception("handler for %r failed (sid %s)", name, socket.sid)
             return
         if ack_id is not None and socket.connected:
-            # as_args(), inline: None is no argument, a tuple is several
-            frames = self.serializer.encode_ack(
-                namespace, ack_id, [] if result is None else list(result)
-                if isinstance(result, tuple) else [result])
+            frames = self.serializer.encode_ack(namespace, ack_id, as_args(result))
             if len(frames) == 1:
                 if not self.eio.send_now(client.eio_sid, frames[0]):
                     self.eio.send(client.eio_sid, frames[0])
