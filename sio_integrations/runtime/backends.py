@@ -18,7 +18,7 @@ from functools import partial
 from types import CoroutineType
 from typing import Any, Protocol
 
-from .eager import continue_started
+from .eager import start_eagerly
 from .workers import WorkerPool
 
 #: what ``within`` returns when the time ran out
@@ -242,14 +242,10 @@ class AsyncBackend:
 
         Returns the task, or None when the coroutine completed without waiting.
         """
-        coro = fn(*args)
-        try:  # eager.start_eagerly(), inline: this runs for every message
-            yielded = coro.send(None)
-        except StopIteration:
-            return None
-        task = asyncio.ensure_future(continue_started(coro, yielded))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task = start_eagerly(fn(*args))
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return task
 
     def mutex(self) -> Mutex:
